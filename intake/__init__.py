@@ -1,0 +1,81 @@
+"""Intake: qualify channel deals and route them between a vendor and its partners."""
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as settings
+from .extensions import csrf, db, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: load settings, wire extensions, blueprints, error pages and commands."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INTAKE_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    try:
+        app.config.update(settings.from_env(instance_path=app.instance_path))
+    except settings.ConfigError as exc:
+        # One line that names the variable, not a traceback.
+        raise SystemExit(f"Intake cannot start: {exc}") from None
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    register_logging(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import auth, models  # noqa: F401  (models register their tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    auth.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .web import admin, auth, rep
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(rep.bp)
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+
+
+def register_errors(app: Flask) -> None:
+    from .web import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not app.testing and not app.logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        app.logger.addHandler(handler)
+        app.logger.setLevel(logging.INFO)

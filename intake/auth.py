@@ -1,0 +1,76 @@
+"""Who is signed in: password checks, throttling of failed sign-ins, and ending sessions."""
+
+import secrets
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db, login_manager
+from .models import LoginAttempt, User
+
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins for this account or address."""
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(cookie_id: str) -> User | None:
+    """Resolve a session to its user, only while the user's session token still matches."""
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _since() -> datetime:
+    return datetime.now(UTC) - current_app.config["LOGIN_THROTTLE_WINDOW"]
+
+
+def check_throttle(email: str, address: str) -> None:
+    """Raise Throttled when recent failures for this account or address reach their limit."""
+    since = _since()
+    per_account = db.session.scalar(select(func.count()).where(LoginAttempt.email == email, LoginAttempt.at >= since))
+    per_address = db.session.scalar(
+        select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at >= since)
+    )
+    if (
+        per_account >= current_app.config["LOGIN_THROTTLE_PER_ACCOUNT"]
+        or per_address >= current_app.config["LOGIN_THROTTLE_PER_ADDRESS"]
+    ):
+        raise Throttled()
+
+
+def authenticate(email: str, password: str, address: str) -> User | None:
+    """Return the active user with these credentials, recording a failure otherwise."""
+    email = normalise_email(email)
+    check_throttle(email, address)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        # Spend the same time as a real check, so timing does not reveal who has an account.
+        check_password_hash(_DUMMY_HASH, password)
+    elif user.is_active and user.check_password(password):
+        db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+        return user
+    db.session.add(LoginAttempt(email=email, address=address))
+    # Old failures are of no further use; prune as we go.
+    db.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.at < _since() - current_app.config["LOGIN_THROTTLE_WINDOW"])
+    )
+    return None

@@ -1,0 +1,62 @@
+"""Command-line tools: `flask --app intake users …` and `flask --app intake demo …`."""
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import User
+from .models.users import ROLES
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(demo)
+
+
+@click.group(help="Manage the people who sign in.")
+def users():
+    pass
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="rep", show_default=True)
+@click.option("--name", default="", help="Display name (default: the part of the email before @).")
+@click.password_option(help="Prompted for when not given.")
+def create_user(email: str, role: str, name: str, password: str):
+    """Create a user who signs in with EMAIL."""
+    from .admin import services
+
+    if len(password) < 10:
+        raise click.UsageError("The password needs at least 10 characters.")
+    try:
+        user = services.create_user(
+            email=email, name=name or email.split("@")[0], role=role, password=password, actor=None
+        )
+    except services.Refused as exc:
+        raise click.UsageError(exc.message) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@click.group(help="Demo data for trying Intake out.")
+def demo():
+    pass
+
+
+@demo.command("load")
+def load_demo():
+    """Load the demo data into an empty database; leave a database with users alone."""
+    from flask import current_app
+
+    from . import demo_data
+
+    if current_app.config["INTAKE_ENV"] == "production":
+        raise click.UsageError("Demo data is not loaded in production.")
+    if db.session.scalar(select(func.count()).select_from(User)):
+        click.echo("The database already has users; demo data not loaded.")
+        return
+    demo_data.load()
+    db.session.commit()
+    click.echo("Demo data loaded.")

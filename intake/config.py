@@ -1,0 +1,113 @@
+"""Settings, read from the environment once when the app is created."""
+
+import os
+from datetime import timedelta
+
+DEFAULT_PAIN_POINTS = (
+    "Slow or manual processes",
+    "Security or compliance gaps",
+    "Rising infrastructure cost",
+    "Outages or poor reliability",
+    "Can't scale with growth",
+    "Poor visibility and reporting",
+    "Legacy system end of life",
+)
+DEFAULT_CATALOGUE = (
+    "Cloud platform",
+    "Managed security",
+    "Backup and recovery",
+    "Data analytics",
+    "Network services",
+    "Migration services",
+    "Professional services",
+    "Training",
+)
+DEFAULT_VERTICALS = (
+    "Education",
+    "Financial services",
+    "Government",
+    "Healthcare",
+    "Manufacturing",
+    "Retail",
+    "Technology",
+    "Other",
+)
+DEFAULT_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
+
+# Values that must never reach production as secrets.
+_PLACEHOLDER_SECRETS = {"", "dev", "change-me", "development-only-secret"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message names the variable."""
+
+
+def _list(env: dict, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def database_driver(url: str) -> str:
+    """Use psycopg 3 for plain postgresql:// URLs (SQLAlchemy would look for psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
+    """Build the settings mapping from environment variables."""
+    env = os.environ if env is None else env
+    mode = env.get("INTAKE_ENV", "development")
+    if mode not in ("development", "production", "test"):
+        raise ConfigError(f"INTAKE_ENV must be development, production or test, not {mode!r}")
+    production = mode == "production"
+
+    secret = env.get("INTAKE_SECRET_KEY", "")
+    database_url = env.get("INTAKE_DATABASE_URL", "")
+    if production:
+        if secret in _PLACEHOLDER_SECRETS or len(secret) < 32:
+            raise ConfigError("INTAKE_SECRET_KEY is missing or too short (32+ random characters) for production")
+        if not database_url:
+            raise ConfigError("INTAKE_DATABASE_URL is missing: production needs a real database")
+    if not secret:
+        secret = "development-only-secret"
+    if not database_url:
+        database_url = "sqlite:///" + os.path.join(instance_path, "intake.sqlite")
+    database_url = database_driver(database_url)
+
+    return {
+        "INTAKE_ENV": mode,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Cookies: never readable by scripts, not sent on cross-site posts,
+        # HTTPS-only in production, and bounded in time.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("INTAKE_SESSION_HOURS", "12"))),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("INTAKE_REMEMBER_DAYS", "14"))),
+        # A rep may keep the questionnaire open through a long call: the CSRF
+        # token lives as long as the session rather than the default hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_THROTTLE_WINDOW": timedelta(minutes=int(env.get("INTAKE_LOGIN_WINDOW_MINUTES", "15"))),
+        "LOGIN_THROTTLE_PER_ACCOUNT": int(env.get("INTAKE_LOGIN_MAX_PER_ACCOUNT", "5")),
+        "LOGIN_THROTTLE_PER_ADDRESS": int(env.get("INTAKE_LOGIN_MAX_PER_ADDRESS", "20")),
+        "PROXY_COUNT": int(env.get("INTAKE_PROXY_COUNT", "0")),
+        "MAIL_SERVER": env.get("INTAKE_MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("INTAKE_MAIL_PORT", "25")),
+        "MAIL_USE_TLS": env.get("INTAKE_MAIL_USE_TLS", "") == "1",
+        "MAIL_USERNAME": env.get("INTAKE_MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("INTAKE_MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("INTAKE_MAIL_SENDER", "Intake <intake@localhost>"),
+        "PAIN_POINTS": _list(env, "INTAKE_PAIN_POINTS", DEFAULT_PAIN_POINTS),
+        "CATALOGUE": _list(env, "INTAKE_CATALOGUE", DEFAULT_CATALOGUE),
+        "VERTICALS": _list(env, "INTAKE_VERTICALS", DEFAULT_VERTICALS),
+        "CURRENCIES": _list(env, "INTAKE_CURRENCIES", DEFAULT_CURRENCIES),
+    }

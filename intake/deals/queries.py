@@ -1,0 +1,52 @@
+"""Reading deals: what a user may see, and the rep's list."""
+
+from flask import abort
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..matching import normalise_company
+from ..models import Account, AuditEvent, Deal, User
+
+
+def visible_deals(user: User) -> Select:
+    """Deals this user may see: their own, or all for a channel manager."""
+    query = select(Deal)
+    if not user.is_admin:
+        query = query.where(Deal.rep_id == user.id)
+    return query
+
+
+def get_deal_or_404(user: User, deal_id: int) -> Deal:
+    """The deal, if this user may see it; another rep's deal is as good as missing."""
+    deal = db.session.scalar(visible_deals(user).where(Deal.id == deal_id))
+    if deal is None:
+        abort(404)
+    return deal
+
+
+def deal_list(user: User, *, status: str | None, search: str, page: int):
+    query = visible_deals(user).outerjoin(Deal.account).options(selectinload(Deal.account), selectinload(Deal.rep))
+    if status:
+        query = query.where(Deal.status == status)
+    if search.strip():
+        key = normalise_company(search).replace("%", "").replace("_", "")
+        term = search.strip().lower().replace("%", "").replace("_", "")
+        query = query.where(db.or_(Account.name_key.like(f"%{key}%"), Account.domain.like(f"%{term}%")))
+    query = query.order_by(Deal.updated_at.desc(), Deal.id.desc())
+    return db.paginate(query, page=page, per_page=25, error_out=False)
+
+
+def deal_history(deal: Deal) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "deal", AuditEvent.entity_id == deal.id)
+            .options(selectinload(AuditEvent.actor))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        )
+    )
+
+
+def account_for(account_id: int) -> Account | None:
+    return db.session.get(Account, account_id)

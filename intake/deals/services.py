@@ -1,0 +1,290 @@
+"""Use cases for deals: the only code that changes one. Services flush; the caller commits."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..extensions import db
+from ..matching import InvalidDomain, normalise_company, normalise_domain
+from ..models import Account, Deal, Partner, Relationship, User
+from .questionnaire import missing_answers
+
+ACCOUNT_FIELDS = ("name", "domain", "country", "vertical", "size_band", "vendor_strength", "vendor_since")
+CONTACT_FIELDS = ("contact_name", "contact_title", "contact_email", "contact_phone")
+SECTION_FIELDS = {
+    "origin": ("originator", "originator_partner_id", "origin_channel", "origin_date"),
+    "need": (
+        "pain_points",
+        "pain_other",
+        "business_impact",
+        "incumbent",
+        "solutions",
+        "estimated_value",
+        "currency",
+        "close_date",
+    ),
+    "qualification": (
+        "budget",
+        "has_decision_maker",
+        "decision_maker",
+        "decision_process",
+        "competitors",
+        "next_step",
+        "next_step_date",
+    ),
+}
+ROW_FIELDS = ("partner_id", "partner_name", "strength", "since", "does_what", "notes")
+
+
+class FieldErrors(Exception):
+    """Answers that break a rule, as {field: reason}; the page shows each beside its field."""
+
+    def __init__(self, errors: dict[str, str], *, existing_account: Account | None = None):
+        super().__init__(errors)
+        self.errors = errors
+        self.existing_account = existing_account
+
+
+class Incomplete(Exception):
+    """The questionnaire still lacks required answers: {section: {field: reason}}."""
+
+    def __init__(self, missing: dict[str, dict[str, str]]):
+        super().__init__(missing)
+        self.missing = missing
+
+
+class NotEditable(Exception):
+    """The deal has left the questionnaire stage."""
+
+
+EDITABLE_STATUSES = ("draft", "awaiting_customer")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _not_future(errors: dict, field: str, value: date | None, what: str = "This date") -> None:
+    if value is not None and value > _today():
+        errors[field] = f"{what} cannot be in the future."
+
+
+def _check_editable(deal: Deal) -> None:
+    if deal.status not in EDITABLE_STATUSES:
+        raise NotEditable()
+
+
+def start_deal(*, rep: User) -> Deal:
+    """Open a new draft questionnaire for the rep."""
+    deal = Deal(rep=rep, status="draft")
+    db.session.add(deal)
+    db.session.flush()
+    audit.record(rep, "deal", deal.id, "created")
+    return deal
+
+
+def find_accounts(query: str, limit: int = 10) -> list[Account]:
+    """Search accounts by company name or domain."""
+    query = query.strip()
+    if not query:
+        return []
+    name_key = normalise_company(query)
+    try:
+        domain = normalise_domain(query)
+    except InvalidDomain:
+        domain = None
+    like = f"%{name_key.replace('%', '').replace('_', '')}%"
+    conditions = [Account.name_key.like(like)] if name_key else []
+    if domain:
+        conditions.append(Account.domain == domain)
+    conditions.append(Account.domain.like(f"%{query.lower().replace('%', '').replace('_', '')}%"))
+    return list(db.session.scalars(select(Account).where(db.or_(*conditions)).order_by(Account.name).limit(limit)))
+
+
+def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool = False) -> None:
+    """Link or create the deal's account, update its details and the customer contact.
+
+    With `replacing`, the account fields describe a new account to create instead of
+    edits to the linked one (the rep chose to use a different account).
+    """
+    _check_editable(deal)
+    errors: dict[str, str] = {}
+    account = None if replacing else deal.account
+    chosen_id = data.get("account_id")
+    switching = bool(chosen_id) and chosen_id != deal.account_id
+    if switching:
+        account = db.session.get(Account, chosen_id)
+        if account is None:
+            errors["account_id"] = "That account does not exist; search again."
+
+    values = {field: data.get(field) for field in ACCOUNT_FIELDS}
+    values["name"] = (values["name"] or "").strip()
+    if values["domain"]:
+        try:
+            values["domain"] = normalise_domain(values["domain"])
+        except InvalidDomain:
+            errors["domain"] = "Enter a web domain such as example.com."
+    else:
+        values["domain"] = None
+    _not_future(errors, "vendor_since", values["vendor_since"])
+
+    existing = None
+    if not switching:
+        if (
+            account is None
+            and not values["name"]
+            and any(values[f] not in (None, "") for f in ACCOUNT_FIELDS if f != "name")
+        ):
+            errors["name"] = "Give the company name to create the account."
+        elif account is not None and not values["name"]:
+            errors["name"] = "The company name cannot be empty."
+        if values["domain"] and "domain" not in errors:
+            existing = db.session.scalar(
+                select(Account).where(Account.domain == values["domain"], Account.id != (account.id if account else -1))
+            )
+            if existing is not None:
+                errors["domain"] = f"“{existing.name}” already has this domain: use that account instead."
+    if errors:
+        raise FieldErrors(errors, existing_account=existing)
+
+    if switching:
+        deal.account = account
+        audit.record(actor, "deal", deal.id, "account linked", {"account_id": [None, account.id]})
+    elif values["name"]:
+        values["name_key"] = normalise_company(values["name"])
+        if account is None:
+            account = Account(owner=actor, **values)
+            db.session.add(account)
+            _flush_account(account)
+            deal.account = account
+            audit.record(actor, "account", account.id, "created", {k: [None, v] for k, v in values.items()})
+            audit.record(actor, "deal", deal.id, "account linked", {"account_id": [None, account.id]})
+        else:
+            changes = audit.apply_changes(account, values)
+            _flush_account(account)
+            if changes:
+                audit.record(actor, "account", account.id, "updated", changes)
+
+    contact = {field: (data.get(field) or "").strip() for field in CONTACT_FIELDS}
+    contact["contact_email"] = contact["contact_email"].lower()
+    _record_deal_changes(deal, contact, actor)
+
+
+def _flush_account(account: Account) -> None:
+    # Two reps creating the same domain at once: the unique index decides, the loser is told.
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise FieldErrors({"domain": "Another account took this domain a moment ago: search for it."}) from None
+
+
+def _record_deal_changes(deal: Deal, values: dict, actor: User) -> None:
+    changes = audit.apply_changes(deal, values)
+    if changes:
+        deal.updated_at = datetime.now(UTC)
+        db.session.flush()
+        audit.record(actor, "deal", deal.id, "updated", changes)
+
+
+def save_section(deal: Deal, section: str, data: dict, *, actor: User) -> None:
+    """Save the answers of the origin, need or qualification section; drafts may be partial."""
+    _check_editable(deal)
+    values = {field: data.get(field) for field in SECTION_FIELDS[section]}
+    errors: dict[str, str] = {}
+    if section == "origin":
+        if values["originator"] != "partner":
+            values["originator_partner_id"] = None
+        elif (
+            values["originator_partner_id"] is not None
+            and db.session.get(Partner, values["originator_partner_id"]) is None
+        ):
+            errors["originator_partner_id"] = "Choose one of our partners."
+        _not_future(errors, "origin_date", values["origin_date"])
+        for field, label in (("close_date", "expected close date"), ("next_step_date", "next step date")):
+            later = getattr(deal, field)
+            if values["origin_date"] and later and later < values["origin_date"]:
+                errors["origin_date"] = f"The deal cannot be found after its {label} ({later.isoformat()})."
+    elif section == "need":
+        for key in ("pain_other", "business_impact", "incumbent"):
+            values[key] = (values[key] or "").strip()
+        values["pain_points"] = list(values["pain_points"] or [])
+        values["solutions"] = list(values["solutions"] or [])
+        if values["close_date"] and deal.origin_date and values["close_date"] < deal.origin_date:
+            errors["close_date"] = f"The close date is before the deal was found ({deal.origin_date.isoformat()})."
+    elif section == "qualification":
+        for key in ("decision_maker", "decision_process", "competitors", "next_step"):
+            values[key] = (values[key] or "").strip()
+        if values["has_decision_maker"] is False:
+            values["decision_maker"] = ""
+        if values["next_step_date"] and deal.origin_date and values["next_step_date"] < deal.origin_date:
+            errors["next_step_date"] = f"The next step is before the deal was found ({deal.origin_date.isoformat()})."
+    if errors:
+        raise FieldErrors(errors)
+    _record_deal_changes(deal, values, actor)
+
+
+def save_landscape(deal: Deal, partners_known: str | None, rows: list[dict], *, actor: User) -> None:
+    """Replace the rep's view of the customer's partners with these rows."""
+    _check_editable(deal)
+    errors: dict[str, str] = {}
+    clean_rows = []
+    for i, row in enumerate(rows):
+        values = {field: row.get(field) for field in ROW_FIELDS}
+        values["partner_name"] = (values["partner_name"] or "").strip()
+        values["does_what"] = (values["does_what"] or "").strip()
+        values["notes"] = (values["notes"] or "").strip()
+        if values["partner_id"] is None and not values["partner_name"]:
+            if any(values[f] not in (None, "") for f in ROW_FIELDS):
+                errors[f"rows-{i}-partner_id"] = "Choose a partner, or pick “Other” and type its name."
+            continue  # an empty row is no answer
+        if values["partner_id"] == 0:
+            values["partner_id"] = None
+            if not values["partner_name"]:
+                errors[f"rows-{i}-partner_name"] = "Type the partner's name."
+        elif values["partner_id"] is not None:
+            if db.session.get(Partner, values["partner_id"]) is None:
+                errors[f"rows-{i}-partner_id"] = "Choose one of our partners."
+            values["partner_name"] = ""
+        _not_future(errors, f"rows-{i}-since", values["since"])
+        clean_rows.append(values)
+    if clean_rows and deal.account is None:
+        errors["partners_known"] = "Choose the account first (section 1): relationships belong to an account."
+    if errors:
+        raise FieldErrors(errors)
+
+    before = [_row_summary(r) for r in deal.landscape]
+    for old in deal.landscape:
+        db.session.delete(old)
+    db.session.flush()
+    for position, values in enumerate(clean_rows):
+        db.session.add(Relationship(account=deal.account, deal_id=deal.id, source="rep", position=position, **values))
+    db.session.flush()
+    db.session.expire(deal, ["landscape"])
+    after = [_row_summary(r) for r in deal.landscape]
+    changes = audit.apply_changes(deal, {"partners_known": partners_known})
+    if before != after:
+        changes["partners"] = [before, after]
+    if changes:
+        deal.updated_at = datetime.now(UTC)
+        audit.record(actor, "deal", deal.id, "updated", changes)
+
+
+def _row_summary(row: Relationship) -> str:
+    since = f", since {row.since.isoformat()}" if row.since else ""
+    strength = "?" if row.strength is None else row.strength
+    return f"{row.display_name} (strength {strength}{since})"
+
+
+def complete_deal(deal: Deal, *, actor: User) -> None:
+    """Check every required answer and move the deal from draft to awaiting_customer."""
+    if deal.status != "draft":
+        raise NotEditable()
+    missing = missing_answers(deal)
+    if missing:
+        raise Incomplete(missing)
+    deal.status = "awaiting_customer"
+    deal.completed_at = datetime.now(UTC)
+    audit.record(actor, "deal", deal.id, "completed", {"status": ["draft", "awaiting_customer"]})

@@ -1,0 +1,89 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+# The lifecycle of PRODUCT.md, spelled as there.
+STATUSES = (
+    "draft",
+    "awaiting_customer",
+    "ready_to_route",
+    "routed",
+    "accepted",
+    "declined",
+    "won",
+    "lost",
+    "on_hold",
+    "withdrawn",
+)
+OPEN_STATUSES = ("draft", "awaiting_customer", "ready_to_route", "routed", "accepted", "on_hold")
+ORIGINATORS = ("vendor", "partner", "customer")
+ORIGIN_CHANNELS = ("meeting", "campaign", "partner_marketing", "referral")
+BUDGETS = ("approved", "identified", "none", "unknown")
+PARTNERS_KNOWN = ("yes", "no", "unknown")
+
+
+class Deal(db.Model):
+    __tablename__ = "deals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+
+    # 1. Account: the customer contact for this deal
+    contact_name: Mapped[str] = mapped_column(String(120), default="")
+    contact_title: Mapped[str] = mapped_column(String(120), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+
+    # 2. Origin
+    originator: Mapped[str | None] = mapped_column(String(10))
+    originator_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    origin_channel: Mapped[str | None] = mapped_column(String(20))
+    origin_date: Mapped[date | None] = mapped_column(Date)
+
+    # 3. Need
+    pain_points: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pain_other: Mapped[str] = mapped_column(Text, default="")
+    business_impact: Mapped[str] = mapped_column(Text, default="")
+    incumbent: Mapped[str] = mapped_column(Text, default="")
+    solutions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    estimated_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    close_date: Mapped[date | None] = mapped_column(Date)
+
+    # 4. Qualification
+    budget: Mapped[str | None] = mapped_column(String(12))
+    has_decision_maker: Mapped[bool | None] = mapped_column()
+    decision_maker: Mapped[str] = mapped_column(String(160), default="")
+    decision_process: Mapped[str] = mapped_column(Text, default="")
+    competitors: Mapped[str] = mapped_column(Text, default="")
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    next_step_date: Mapped[date | None] = mapped_column(Date)
+
+    # 5. Partner landscape: does the customer work with partners at all (yes/no/unknown)
+    partners_known: Mapped[str | None] = mapped_column(String(8))
+
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    rep = relationship("User")
+    account = relationship("Account")
+    originator_partner = relationship("Partner")
+    # 5. Partner landscape as the rep knows it
+    landscape = relationship(
+        "Relationship",
+        primaryjoin="and_(Deal.id == Relationship.deal_id, Relationship.source == 'rep')",
+        order_by="Relationship.position",
+        viewonly=True,
+    )
+
+    @property
+    def title(self) -> str:
+        return self.account.name if self.account else f"Draft #{self.id}"

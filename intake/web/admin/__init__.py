@@ -1,0 +1,8 @@
+from flask import Blueprint
+
+from ..pages import require_admin
+
+bp = Blueprint("admin", __name__)
+bp.before_request(require_admin)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,57 @@
+import pycountry
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from ...models.partners import TIERS
+from ...models.users import ROLES
+from ..forms import MultiCheckboxField, opts
+
+PASSWORD = [DataRequired("Enter a password."), Length(min=10, max=200, message="Use 10 to 200 characters.")]
+
+
+class UserCreateForm(FlaskForm):
+    name = StringField("Name", [DataRequired("Enter the name."), Length(max=120)])
+    email = EmailField(
+        "Email", [DataRequired("Enter the email."), Email("Enter a valid email address."), Length(max=254)]
+    )
+    role = SelectField("Role", choices=opts((r, "Channel manager" if r == "admin" else "Rep") for r in ROLES))
+    password = PasswordField(
+        "Initial password", PASSWORD, description="Share it with them privately; they can change it."
+    )
+
+
+class UserEditForm(FlaskForm):
+    name = StringField("Name", [DataRequired("Enter the name."), Length(max=120)])
+    role = SelectField("Role", choices=opts((r, "Channel manager" if r == "admin" else "Rep") for r in ROLES))
+    is_active = BooleanField("Active (may sign in)")
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", PASSWORD)
+    confirm = PasswordField("Repeat it", [EqualTo("password", "The two passwords differ.")])
+
+
+class PartnerForm(FlaskForm):
+    name = StringField("Partner name", [DataRequired("Enter the partner's name."), Length(max=160)])
+    contact_name = StringField("Contact name", [Length(max=120)])
+    contact_email = EmailField("Contact email", [Optional(), Email("Enter a valid email address."), Length(max=254)])
+    countries = StringField(
+        "Countries served", [Length(max=400)], description="ISO codes, comma-separated, e.g. DE, AT, CH"
+    )
+    verticals = MultiCheckboxField("Verticals", [Optional()])
+    tier = SelectField("Tier", choices=opts((t, t.capitalize()) for t in TIERS))
+
+    def validate_countries(self, field):
+        codes = [c.strip().upper() for c in (field.data or "").replace(";", ",").split(",") if c.strip()]
+        unknown = [c for c in codes if pycountry.countries.get(alpha_2=c) is None]
+        if unknown:
+            raise ValidationError(f"Not ISO country codes: {', '.join(unknown)}.")
+        field.codes = sorted(set(codes))
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", [Length(max=100)])

@@ -1,0 +1,163 @@
+"""The channel manager's pages: users and partners."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ...admin import services
+from ...extensions import csrf, db
+from ...models import Partner, User
+from ..forms import ButtonForm, config_choices, country_name, with_current
+from ..pages import attach_errors, render_form
+from . import bp
+from .forms import PartnerForm, PasswordForm, SearchForm, UserCreateForm, UserEditForm
+
+
+def _like(term: str) -> str:
+    return "%" + term.strip().lower().replace("%", "").replace("_", "") + "%"
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin.partners"))
+
+
+# Users ---------------------------------------------------------------------
+
+
+@bp.get("/users")
+def users():
+    search = SearchForm(request.args)
+    query = select(User).order_by(User.is_active.desc(), User.name)
+    if search.q.data:
+        query = query.where(
+            db.or_(func.lower(User.name).like(_like(search.q.data)), User.email.like(_like(search.q.data)))
+        )
+    return render_template("admin/users.html", users=db.session.scalars(query.limit(200)).all(), search=search)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token and keeps what was typed
+def new_user():
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+                actor=current_user,
+            )
+        except services.Refused as exc:
+            attach_errors(form, {exc.field: exc.message})
+        else:
+            db.session.commit()
+            flash(f"{user.name} can now sign in as {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_form("admin/user_new.html", form)
+
+
+def _user_or_404(user_id: int) -> User:
+    return db.session.get(User, user_id) or abort(404)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token and keeps what was typed
+def edit_user(user_id: int):
+    user = _user_or_404(user_id)
+    form = UserEditForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                user, name=form.name.data, role=form.role.data, is_active=form.is_active.data, actor=current_user
+            )
+        except services.Refused as exc:
+            attach_errors(form, {exc.field: exc.message})
+        else:
+            db.session.commit()
+            flash("User saved.", "success")
+            return redirect(url_for("admin.users"))
+    return render_form("admin/user_edit.html", form, user=user, password_form=PasswordForm(formdata=None))
+
+
+@bp.post("/users/<int:user_id>/password")
+@csrf.exempt  # the form checks its own token
+def user_password(user_id: int):
+    user = _user_or_404(user_id)
+    password_form = PasswordForm()
+    if password_form.validate_on_submit():
+        services.change_password(user, password_form.password.data, actor=current_user)
+        db.session.commit()
+        if user.id == current_user.id:
+            flash("Password changed: sign in again with the new one.", "success")
+            return redirect(url_for("auth.login"))
+        flash(f"Password changed; {user.name} is signed out everywhere.", "success")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    form = UserEditForm(formdata=None, obj=user)
+    return render_template("admin/user_edit.html", form=form, user=user, password_form=password_form), 400
+
+
+# Partners ------------------------------------------------------------------
+
+
+@bp.get("/partners")
+def partners():
+    search = SearchForm(request.args)
+    query = select(Partner).order_by(Partner.is_active.desc(), Partner.name)
+    if search.q.data:
+        query = query.where(func.lower(Partner.name).like(_like(search.q.data)))
+    return render_template(
+        "admin/partners.html",
+        partners=db.session.scalars(query.limit(500)).all(),
+        search=search,
+        button=ButtonForm(),
+        country_name=country_name,
+    )
+
+
+def _partner_form(partner: Partner | None) -> PartnerForm:
+    if request.method == "POST":
+        form = PartnerForm()
+    elif partner is not None:
+        form = PartnerForm(formdata=None, obj=partner)
+        form.countries.data = ", ".join(partner.countries)
+    else:
+        form = PartnerForm(formdata=None)
+    form.verticals.choices = config_choices("VERTICALS", blank=False)
+    if partner is not None:
+        form.verticals.choices = with_current(form.verticals.choices, partner.verticals)
+    return form
+
+
+@bp.route("/partners/new", methods=["GET", "POST"], defaults={"partner_id": None})
+@bp.route("/partners/<int:partner_id>", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token and keeps what was typed
+def edit_partner(partner_id: int | None):
+    partner = None if partner_id is None else (db.session.get(Partner, partner_id) or abort(404))
+    form = _partner_form(partner)
+    if form.validate_on_submit():
+        values = dict(form.data, countries=form.countries.codes)
+        try:
+            partner = services.save_partner(partner, values, actor=current_user)
+        except services.Refused as exc:
+            attach_errors(form, {exc.field: exc.message})
+        else:
+            db.session.commit()
+            flash(f"Partner {partner.name} saved.", "success")
+            return redirect(url_for("admin.partners"))
+    return render_form("admin/partner_edit.html", form, partner=partner, button=ButtonForm())
+
+
+@bp.post("/partners/<int:partner_id>/active")
+def partner_active(partner_id: int):
+    partner = db.session.get(Partner, partner_id) or abort(404)
+    make_active = request.form.get("active") == "1"
+    services.set_partner_active(partner, make_active, actor=current_user)
+    db.session.commit()
+    flash(f"{partner.name} is now {'active' if make_active else 'inactive'}.", "success")
+    return redirect(
+        request.referrer
+        if request.referrer and request.referrer.startswith(request.host_url)
+        else url_for("admin.partners")
+    )

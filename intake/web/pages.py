@@ -1,0 +1,57 @@
+"""Helpers every page blueprint uses: access policies and showing form errors."""
+
+from flask import abort, render_template, request
+from flask_login import current_user
+from wtforms import FieldList, FormField
+
+
+def require_user() -> None:
+    """Blueprint policy: a signed-in, active user."""
+    from ..extensions import login_manager
+
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def require_admin():
+    """Blueprint policy: a signed-in channel manager."""
+    response = require_user()
+    if response is not None:
+        return response
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+def _walk(fields):
+    for field in fields:
+        if isinstance(field, FieldList):
+            for entry in field.entries:
+                yield from _walk([entry])
+        elif isinstance(field, FormField):
+            yield from _walk(field.form)
+        else:
+            yield field
+
+
+def attach_errors(form, errors: dict[str, str]) -> list[str]:
+    """Put each {field name: reason} beside its field; return reasons that have no field."""
+    by_name = {field.name: field for field in _walk(form)}
+    unplaced = []
+    for name, message in errors.items():
+        field = by_name.get(name)
+        if field is None:
+            unplaced.append(message)
+            continue
+        if isinstance(field.errors, tuple):
+            field.errors = list(field.errors)
+        field.errors.append(message)
+    return unplaced
+
+
+def render_form(template: str, form, **context):
+    """Render a page with a form: 400 when a submitted form has errors, so clients can tell."""
+    has_errors = bool(form.errors) or bool(context.get("form_errors"))
+    status = 400 if request.method == "POST" and has_errors else 200
+    return render_template(template, form=form, **context), status

@@ -1,0 +1,122 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, Length, NumberRange, Optional, Regexp
+
+from ...models.accounts import SIZE_BANDS
+from ...models.deals import BUDGETS, PARTNERS_KNOWN, STATUSES
+from ..forms import STRENGTH_CHOICES, MultiCheckboxField, optional_int, opts, yes_no
+
+TEXT = 2000
+
+
+class AccountForm(FlaskForm):
+    account_id = HiddenField(filters=[optional_int])
+    name = StringField("Company name", [Length(max=160)])
+    domain = StringField("Web domain", [Length(max=253)], description="e.g. example.com")
+    country = SelectField("Country", [Optional()])
+    vertical = SelectField("Vertical", [Optional()])
+    size_band = SelectField("Size (employees)", [Optional()], choices=opts([("", "—")] + [(s, s) for s in SIZE_BANDS]))
+    vendor_strength = SelectField(
+        "Our relationship with them", [Optional()], choices=STRENGTH_CHOICES, coerce=optional_int
+    )
+    vendor_since = DateField("Customer of ours since", [Optional()])
+    contact_name = StringField("Contact name", [Length(max=120)])
+    contact_title = StringField("Title", [Length(max=120)])
+    contact_email = EmailField(
+        "Email", [Optional(), Email("Enter an email address such as name@example.com."), Length(max=254)]
+    )
+    contact_phone = StringField(
+        "Phone",
+        [Optional(), Length(max=40), Regexp(r"^\+?[0-9 ()./-]{4,}$", message="Digits, spaces and + ( ) - only.")],
+    )
+
+
+class OriginForm(FlaskForm):
+    originator = RadioField(
+        "Who found the deal?",
+        [Optional()],
+        choices=opts([("vendor", "Our rep"), ("partner", "A partner"), ("customer", "The customer came to us")]),
+    )
+    originator_partner_id = SelectField("Which partner?", [Optional()], coerce=optional_int)
+    origin_channel = RadioField(
+        "How?",
+        [Optional()],
+        choices=opts(
+            [
+                ("meeting", "Meeting"),
+                ("campaign", "Campaign"),
+                ("partner_marketing", "Partner marketing"),
+                ("referral", "Referral"),
+            ]
+        ),
+    )
+    origin_date = DateField("When?", [Optional()])
+
+
+class NeedForm(FlaskForm):
+    pain_points = MultiCheckboxField("Pain points")
+    pain_other = TextAreaField("Other pain, in the customer's words", [Length(max=TEXT)])
+    business_impact = TextAreaField("Business impact", [Length(max=TEXT)])
+    incumbent = TextAreaField("Current solution or incumbent", [Length(max=500)])
+    solutions = MultiCheckboxField("Recommended solution")
+    estimated_value = DecimalField(
+        "Estimated value",
+        [Optional(), NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
+        places=2,
+    )
+    currency = SelectField("Currency", [Optional()])
+    close_date = DateField("Expected close date", [Optional()])
+
+
+class QualificationForm(FlaskForm):
+    budget = RadioField("Budget", [Optional()], choices=opts((b, b.capitalize()) for b in BUDGETS))
+    has_decision_maker = RadioField(
+        "Decision maker identified?", [Optional()], choices=opts([("yes", "Yes"), ("no", "No")]), coerce=yes_no
+    )
+    decision_maker = StringField("Who decides?", [Length(max=160)])
+    decision_process = TextAreaField("Decision process", [Length(max=TEXT)])
+    competitors = TextAreaField("Competitors", [Length(max=1000)])
+    next_step = TextAreaField("Next step", [Length(max=1000)])
+    next_step_date = DateField("Next step date", [Optional()])
+
+
+class RelationshipRowForm(Form):
+    partner_id = SelectField("Partner", [Optional()], coerce=optional_int)
+    partner_name = StringField("Partner name (if other)", [Length(max=160)])
+    strength = SelectField("Relationship", [Optional()], choices=STRENGTH_CHOICES, coerce=optional_int)
+    since = DateField("Since", [Optional()])
+    does_what = StringField("What they do for the customer", [Length(max=500)])
+    notes = StringField("Notes", [Length(max=1000)])
+    remove = BooleanField("Remove this row")
+
+
+class LandscapeForm(FlaskForm):
+    partners_known = RadioField(
+        "Does the customer work with partners today?",
+        [Optional()],
+        choices=opts((v, {"yes": "Yes", "no": "No", "unknown": "Don't know yet"}[v]) for v in PARTNERS_KNOWN),
+    )
+    rows = FieldList(FormField(RelationshipRowForm), min_entries=1, max_entries=30)
+
+
+class DealFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status", [Optional()], choices=opts([("", "Any status")] + [(s, s.replace("_", " ")) for s in STATUSES])
+    )
+    q = StringField("Account", [Length(max=100)])

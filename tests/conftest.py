@@ -1,0 +1,263 @@
+"""Fixtures: a real database on each engine, an app per test, and a client that uses real CSRF tokens."""
+
+import functools
+import os
+import re
+import secrets
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from intake import create_app
+from intake.config import database_driver
+from intake.extensions import db
+from intake.models import User
+
+POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("INTAKE_REQUIRE_POSTGRES") == "1"
+PASSWORD = "correct horse battery"
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def pytest_report_header(config):
+    if POSTGRES_URL:
+        return f"PostgreSQL tests: on ({POSTGRES_URL})"
+    return "PostgreSQL tests: SKIPPED (set INTAKE_TEST_POSTGRES_URL to run them)"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The PostgreSQL server URL, or a skip that says why."""
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("INTAKE_REQUIRE_POSTGRES=1 but INTAKE_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL tests skipped: INTAKE_TEST_POSTGRES_URL is not set")
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: cannot reach {POSTGRES_URL}")
+    return POSTGRES_URL
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def make_empty_database(request, tmp_path_factory):
+    """Return a function creating an empty database on an engine; each is dropped at the end."""
+    created = []
+
+    def make(engine: str) -> str:
+        if engine == "sqlite":
+            return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "intake.sqlite")
+        server = request.getfixturevalue("postgres_server")
+        name = f"intake_test_{secrets.token_hex(6)}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append((server, name))
+        return database_driver(_with_database(server, name))
+
+    yield make
+    for server, name in created:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, make_empty_database, tmp_path_factory):
+    """A database on each engine, migrated to head once per test session."""
+    url = make_empty_database(request.param)
+    app = create_app(_settings(url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _settings(url: str, instance=None) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret",
+    }
+
+
+class IntakeClient(FlaskClient):
+    """A test client that fills in the CSRF token the way a browser would: from the page.
+
+    Each request runs in an app context of its own, as in production (its own database
+    session, its own `g`); afterwards the test's own session re-reads what it looks at.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+    def csrf_token(self, page: str = "/deals") -> str:
+        response = self.get(page)
+        match = _TOKEN.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {page} ({response.status_code})"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        """POST a form with the token taken from `page` (by default the form's own URL)."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(page or url))
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(_settings(database_url, tmp_path))
+    app.test_client_class = IntakeClient
+    with app.app_context():
+        _empty_tables()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    # DELETE beats TRUNCATE on tables this small; tests never rely on id values.
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@functools.cache
+def _password_hash() -> str:
+    # Hashing is slow on purpose; the tests hash the one test password once.
+    return generate_password_hash(PASSWORD)
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: make_user(role="admin", email=..., name=..., is_active=...)."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "rep", **overrides) -> User:
+        n = next(counter)
+        values = {"email": f"{role}{n}@example.com", "name": f"{role.capitalize()} {n}", "role": role}
+        values.update(overrides)
+        user = User(**values)
+        user.password_hash = _password_hash()
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the real sign-in form."""
+
+    def do(user: User, remember: bool = False):
+        response = client.submit(
+            "/login", {"email": user.email, "password": PASSWORD, "remember": "y" if remember else ""}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do
+
+
+@pytest.fixture
+def rep(make_user, login):
+    user = make_user("rep")
+    login(user)
+    return user
+
+
+@pytest.fixture
+def admin(make_user, login):
+    user = make_user("admin")
+    login(user)
+    return user
+
+
+@pytest.fixture
+def make_partner(app):
+    """Create a partner with sensible defaults; any column can be overridden."""
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides):
+        from intake.models import Partner
+
+        n = next(counter)
+        values = dict(
+            name=f"Partner {n}",
+            contact_name="Pat Partner",
+            contact_email=f"p{n}@partner.example",
+            countries=["DE"],
+            verticals=["Retail"],
+            tier="gold",
+        )
+        values.update(overrides)
+        partner = Partner(**values)
+        db.session.add(partner)
+        db.session.commit()
+        return partner
+
+    return make
+
+
+@pytest.fixture
+def make_account(app):
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides):
+        from intake.matching import normalise_company
+        from intake.models import Account
+
+        n = next(counter)
+        values = dict(
+            name=f"Customer {n} GmbH",
+            domain=f"customer{n}.example",
+            country="DE",
+            vertical="Retail",
+            size_band="50-249",
+            vendor_strength=2,
+        )
+        values.update(overrides)
+        account = Account(name_key=normalise_company(values["name"]), **values)
+        db.session.add(account)
+        db.session.commit()
+        return account
+
+    return make
+
+
+@pytest.fixture
+def make_deal(app, make_account):
+    """Create a deal for a rep; by default a draft on a new account."""
+
+    def make(rep, **overrides):
+        from intake.models import Deal
+
+        values = dict(rep=rep, status="draft")
+        if "account" not in overrides:
+            values["account"] = make_account()
+        values.update(overrides)
+        deal = Deal(**values)
+        db.session.add(deal)
+        db.session.commit()
+        return deal
+
+    return make
