@@ -21,7 +21,7 @@ def ids(app, make_user, make_deal, make_partner):
     return {"deal": make_deal(owner).id, "user": owner.id, "partner": make_partner().id}
 
 
-@pytest.mark.parametrize("page", REP_PAGES + ADMIN_PAGES)
+@pytest.mark.parametrize("page", REP_PAGES + ADMIN_PAGES + ["/account/password"])
 def test_every_page_asks_an_anonymous_visitor_to_sign_in(client, ids, page):
     response = client.get(page.format(**ids))
     assert response.status_code == 302

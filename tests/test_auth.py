@@ -142,3 +142,33 @@ def test_sign_in_returns_only_to_pages_of_this_site(client, make_user, target, e
 
 def test_the_csrf_token_outlives_an_hour_long_call(app):
     assert app.config["WTF_CSRF_TIME_LIMIT"] is None or app.config["WTF_CSRF_TIME_LIMIT"] >= 4 * 3600
+
+
+def test_a_user_changes_their_own_password_and_other_sessions_end(app, client, make_user, login):
+    user = make_user("rep")
+    login(user)
+    elsewhere = app.test_client()
+    elsewhere.submit("/login", {"email": user.email, "password": PASSWORD})
+    response = client.submit(
+        "/account/password", {"current": PASSWORD, "password": "a new long password", "confirm": "a new long password"}
+    )
+    assert response.status_code == 302
+    assert client.get("/deals").status_code == 200  # this session carries on
+    assert elsewhere.get("/deals").status_code == 302  # the other one has ended
+    assert _sign_in(app.test_client(), user.email, "a new long password").status_code == 302
+
+
+def test_changing_ones_password_needs_the_current_one(client, make_user, login):
+    user = make_user("rep")
+    login(user)
+    new = "a new long password"
+    response = client.submit("/account/password", {"current": "guess", "password": new, "confirm": new})
+    assert response.status_code == 400
+    assert "not your current password" in response.get_data(as_text=True)
+
+
+def test_the_session_cookie_expires(client, make_user):
+    user = make_user("rep")
+    response = _sign_in(client, user.email)
+    cookie = SimpleCookie(response.headers.getlist("Set-Cookie")[0])
+    assert cookie["session"]["expires"]

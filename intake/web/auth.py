@@ -1,13 +1,15 @@
 """Sign-in and sign-out."""
 
-from flask import Blueprint, flash, redirect, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from .. import auth
+from ..admin import services as admin_services
 from ..extensions import csrf, db
+from .forms import PASSWORD
 from .pages import render_form
 
 bp = Blueprint("auth", __name__)
@@ -17,6 +19,12 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", [DataRequired("Enter your email."), Length(max=254)])
     password = PasswordField("Password", [DataRequired("Enter your password."), Length(max=200)])
     remember = BooleanField("Keep me signed in on this device")
+
+
+class OwnPasswordForm(FlaskForm):
+    current = PasswordField("Current password", [DataRequired("Enter your current password."), Length(max=200)])
+    password = PasswordField("New password", PASSWORD)
+    confirm = PasswordField("Repeat the new password", [EqualTo("password", "The two passwords differ.")])
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,6 +51,7 @@ def login():
         else:
             db.session.commit()
             if user is not None:
+                session.permanent = True  # the cookie expires after PERMANENT_SESSION_LIFETIME
                 login_user(user, remember=form.remember.data)
                 return redirect(_safe_next(request.args.get("next")))
             form_errors.append("That email and password do not match an active account.")
@@ -60,3 +69,22 @@ def logout():
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@csrf.exempt  # the form checks its own token
+def own_password():
+    form = OwnPasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append("That is not your current password.")
+        else:
+            user = current_user._get_current_object()
+            admin_services.change_password(user, form.password.data, actor=user)
+            db.session.commit()
+            # Every other session of this user has ended; this one carries on with the new token.
+            login_user(user)
+            flash("Password changed. You are signed out everywhere else.", "success")
+            return redirect(url_for("rep.deals"))
+    return render_form("auth/password.html", form)

@@ -7,8 +7,12 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
 
 from ..models.accounts import STRENGTHS
+
+# The one password rule, wherever a password is set.
+PASSWORD = [DataRequired("Enter a password."), Length(min=10, max=200, message="Use 10 to 200 characters.")]
 
 
 def opts(pairs) -> list[SelectChoice]:

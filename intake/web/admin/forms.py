@@ -5,9 +5,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from ...models.partners import TIERS
 from ...models.users import ROLES
-from ..forms import MultiCheckboxField, opts
-
-PASSWORD = [DataRequired("Enter a password."), Length(min=10, max=200, message="Use 10 to 200 characters.")]
+from ..forms import PASSWORD, MultiCheckboxField, opts
 
 
 class UserCreateForm(FlaskForm):
