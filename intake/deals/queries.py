@@ -17,9 +17,16 @@ def visible_deals(user: User) -> Select:
     return query
 
 
-def get_deal_or_404(user: User, deal_id: int) -> Deal:
-    """The deal, if this user may see it; another rep's deal is as good as missing."""
-    deal = db.session.scalar(visible_deals(user).where(Deal.id == deal_id))
+def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False) -> Deal:
+    """The deal, if this user may see it; another rep's deal is as good as missing.
+
+    With `with_answers`, the account and partner rows come in the same round trip,
+    as every questionnaire page needs them for its progress stepper.
+    """
+    query = visible_deals(user).where(Deal.id == deal_id)
+    if with_answers:
+        query = query.options(selectinload(Deal.account), selectinload(Deal.landscape))
+    deal = db.session.scalar(query)
     if deal is None:
         abort(404)
     return deal

@@ -166,7 +166,7 @@ def _render_section(deal, key: str, form, *, form_errors=(), incomplete=None, su
 @bp.route("/deals/<int:deal_id>/<key>", methods=["GET", "POST"])
 @csrf.exempt  # the section form checks its own token, so a failure keeps every answer
 def section(deal_id: int, key: str):
-    deal = queries.get_deal_or_404(current_user, deal_id)
+    deal = queries.get_deal_or_404(current_user, deal_id, with_answers=True)
     if key not in SECTION_KEYS:
         abort(404)
     if deal.status not in services.EDITABLE_STATUSES:
@@ -200,12 +200,13 @@ def section(deal_id: int, key: str):
     db.session.commit()
     if action == "complete":
         return _complete(deal)
+    # deal_id, not deal.id: the commit expired the deal and reading it would cost a query.
     if action == "next" and next_section(key):
-        return redirect(url_for("rep.section", deal_id=deal.id, key=next_section(key)))
+        return redirect(url_for("rep.section", deal_id=deal_id, key=next_section(key)))
     if action == "review":
-        return redirect(url_for("rep.deal", deal_id=deal.id))
+        return redirect(url_for("rep.deal", deal_id=deal_id))
     flash("Draft saved.", "success")
-    return redirect(url_for("rep.section", deal_id=deal.id, key=key))
+    return redirect(url_for("rep.section", deal_id=deal_id, key=key))
 
 
 def _complete(deal):
