@@ -10,8 +10,11 @@ from .models.users import ROLES
 
 
 def init_app(app: Flask) -> None:
+    from .routing.cli import routing
+
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(routing)
 
 
 @click.group(help="Manage the people who sign in.")
