@@ -7,7 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := intake
 
-.PHONY: run test bench lint setup clean
+MO := intake/translations/de/LC_MESSAGES/messages.mo
+
+.PHONY: run test bench lint setup clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +17,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Compiled catalogs are built, not committed.
+$(MO): intake/translations/de/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d intake/translations -l de
 
-run: $(STAMP)
+# Refresh the catalog after changing customer-facing text, then translate what is new.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o /tmp/intake-messages.pot .
+	$(BIN)/pybabel update -i /tmp/intake-messages.pot -d intake/translations
+
+setup: $(STAMP) $(MO)
+
+run: $(STAMP) $(MO)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
 	@echo
@@ -27,10 +38,10 @@ run: $(STAMP)
 	@echo
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) $(MO)
 	$(BIN)/python bench/run.py
 
 lint: $(STAMP)

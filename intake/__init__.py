@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as settings
-from .extensions import csrf, db, login_manager, mail, migrate
+from . import extensions as ext
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,14 +38,15 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import auth, models  # noqa: F401  (models register their tables)
+    from . import auth, i18n, models  # noqa: F401  (models register their tables)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
-    mail.init_app(app)
-    csrf.init_app(app)
-    login_manager.init_app(app)
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    ext.mail.init_app(app)
+    ext.csrf.init_app(app)
+    ext.login_manager.init_app(app)
     auth.init_app(app)
+    i18n.init_app(app)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -54,9 +55,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, rep
+    from .web import admin, auth, link, rep
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(link.bp, url_prefix="/p")
     app.register_blueprint(rep.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
 

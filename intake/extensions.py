@@ -1,5 +1,6 @@
 """Extension objects, created unbound so any module can import them."""
 
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -28,6 +29,7 @@ migrate = Migrate()
 mail = Mail()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+babel = Babel()
 
 
 @event.listens_for(Engine, "connect")

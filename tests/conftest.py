@@ -261,3 +261,20 @@ def make_deal(app, make_account):
         return deal
 
     return make
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the test app on a free loopback port in a background thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

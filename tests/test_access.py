@@ -3,6 +3,7 @@
 import pytest
 
 from intake.deals.questionnaire import SECTION_KEYS
+from intake.extensions import db
 
 REP_PAGES = ["/deals", "/deals/{deal}"] + [f"/deals/{{deal}}/{key}" for key in SECTION_KEYS]
 ADMIN_PAGES = [
@@ -62,16 +63,25 @@ def test_a_rep_lists_only_their_own_deals(client, make_user, login, make_deal, m
     assert "Mine Ltd" in page and "Theirs Ltd" not in page
 
 
-def test_every_form_post_without_a_csrf_token_is_refused(app, client, admin, ids):
+def test_every_form_post_without_a_csrf_token_is_refused(app, client, admin, ids, make_deal):
+    from intake import tokens
+
+    live = make_deal(admin, status="awaiting_customer")
+    values = {
+        "deal_id": ids["deal"],
+        "user_id": ids["user"],
+        "partner_id": ids["partner"],
+        "key": "account",
+        "token": tokens.token_for(tokens.issue(live, language="en", actor=admin)),
+    }
+    db.session.commit()
     # Sign-in is covered on its own (a signed-in user is simply sent on).
     posts = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods and rule.rule != "/login"]
     assert len(posts) >= 8
     for rule in posts:
         url = rule.rule
         for name in rule.arguments:
-            url = url.replace(f"<int:{name}>", str(ids.get(name.replace("_id", ""), ids["deal"]))).replace(
-                f"<{name}>", "account"
-            )
+            url = url.replace(f"<int:{name}>", str(values[name])).replace(f"<{name}>", str(values[name]))
         response = client.post(url, data={"name": "x"})
         assert response.status_code == 400, (rule.rule, response.status_code)
     # The session survived all of that: still signed in.

@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..matching import normalise_company
-from ..models import Account, AuditEvent, Deal, User
+from ..models import Account, AuditEvent, Deal, OutboxMessage, User
 
 
 def visible_deals(user: User) -> Select:
@@ -57,3 +57,9 @@ def deal_history(deal: Deal) -> list[AuditEvent]:
 
 def account_for(account_id: int) -> Account | None:
     return db.session.get(Account, account_id)
+
+
+def deal_messages(deal: Deal) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.deal_id == deal.id).order_by(OutboxMessage.id))
+    )

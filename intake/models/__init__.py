@@ -2,8 +2,22 @@
 
 from .accounts import Account, Relationship
 from .audit import AuditEvent
+from .customer import CustomerAnswer, CustomerLink, LinkMiss
 from .deals import Deal
+from .outbox import OutboxMessage
 from .partners import Partner
 from .users import LoginAttempt, User
 
-__all__ = ["Account", "AuditEvent", "Deal", "LoginAttempt", "Partner", "Relationship", "User"]
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "CustomerAnswer",
+    "CustomerLink",
+    "Deal",
+    "LinkMiss",
+    "LoginAttempt",
+    "OutboxMessage",
+    "Partner",
+    "Relationship",
+    "User",
+]

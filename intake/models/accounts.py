@@ -48,6 +48,8 @@ class Relationship(db.Model):
     partner_name: Mapped[str] = mapped_column(String(160), default="")
     strength: Mapped[int | None] = mapped_column()
     since: Mapped[date | None] = mapped_column(Date)
+    # How long, in the customer's words (under_1, 1_3, 3_5, over_5), when they did not give a date.
+    duration: Mapped[str | None] = mapped_column(String(10))
     source: Mapped[str] = mapped_column(String(10), default="rep")
     does_what: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -84,6 +84,15 @@ class Deal(db.Model):
         viewonly=True,
     )
 
+    # What the customer stated, kept beside the rep's own answers.
+    customer_answer = relationship("CustomerAnswer", back_populates="deal", uselist=False)
+    customer_relationships = relationship(
+        "Relationship",
+        primaryjoin="and_(Deal.id == Relationship.deal_id, Relationship.source == 'customer')",
+        order_by="Relationship.position",
+        viewonly=True,
+    )
+
     @property
     def title(self) -> str:
         return self.account.name if self.account else f"Draft #{self.id}"

@@ -120,3 +120,7 @@ class DealFilterForm(FlaskForm):
         "Status", [Optional()], choices=opts([("", "Any status")] + [(s, s.replace("_", " ")) for s in STATUSES])
     )
     q = StringField("Account", [Length(max=100)])
+
+
+class LinkForm(FlaskForm):
+    language = SelectField("Customer's language", choices=opts([("en", "English"), ("de", "Deutsch")]))

@@ -1,22 +1,27 @@
 """The rep's pages: deal list, the questionnaire sections, the deal page."""
 
+from datetime import UTC, datetime
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ...deals import queries, services
+from ... import tokens
+from ...deals import customer, queries, services
 from ...deals.questionnaire import SECTION_KEYS, SECTIONS, missing_answers, next_section
 from ...extensions import csrf, db
 from ...models import Partner
 from ...models.accounts import STRENGTHS
 from ...models.deals import STATUSES
 from ..forms import ButtonForm, config_choices, country_choices, country_name, opts, with_current
+from ..link.forms import DURATION_WORDS, STRENGTH_WORDS
 from ..pages import attach_errors, render_form
 from . import bp
 from .forms import (
     AccountForm,
     DealFilterForm,
     LandscapeForm,
+    LinkForm,
     NeedForm,
     OriginForm,
     QualificationForm,
@@ -235,6 +240,7 @@ def complete(deal_id: int):
 @bp.get("/deals/<int:deal_id>")
 def deal(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
+    link = tokens.current_link(deal)
     return render_template(
         "rep/deal.html",
         deal=deal,
@@ -245,4 +251,64 @@ def deal(deal_id: int):
         country_name=country_name,
         complete_form=ButtonForm(),
         editable=deal.status in services.EDITABLE_STATUSES,
+        link=link,
+        link_state=link.state(datetime.now(UTC)) if link else "none",
+        link_url=customer.link_url(link) if link else None,
+        link_form=LinkForm(formdata=None, language=link.language if link else "en"),
+        linkable=deal.status in customer.LINKABLE_STATUSES,
+        comparison=customer.compare(deal),
+        strength_words=STRENGTH_WORDS,
+        duration_words=DURATION_WORDS,
+        outbox_messages=queries.deal_messages(deal),
     )
+
+
+@bp.post("/deals/<int:deal_id>/link")
+def create_link(deal_id: int):
+    deal = queries.get_deal_or_404(current_user, deal_id)
+    form = LinkForm()
+    if not form.validate():
+        flash("Choose the customer's language.", "error")
+        return redirect(url_for("rep.deal", deal_id=deal_id))
+    try:
+        customer.create_link(deal, language=form.language.data, actor=current_user)
+    except customer.NotLinkable:
+        flash("Complete the questionnaire first: the customer's link comes after it.", "error")
+        return redirect(url_for("rep.deal", deal_id=deal_id))
+    db.session.commit()
+    flash("The customer's link is ready: copy it, or have Intake email it.", "success")
+    return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))
+
+
+def _live_link_or_redirect(deal):
+    link = tokens.current_link(deal)
+    if link is None or link.state(datetime.now(UTC)) in ("revoked", "expired"):
+        flash("There is no live link: create a new one.", "error")
+        return None
+    return link
+
+
+@bp.post("/deals/<int:deal_id>/link/email")
+def email_link(deal_id: int):
+    deal = queries.get_deal_or_404(current_user, deal_id)
+    link = _live_link_or_redirect(deal)
+    if link is not None:
+        try:
+            customer.email_link(link, actor=current_user)
+        except services.FieldErrors as exc:
+            flash(next(iter(exc.errors.values())), "error")
+        else:
+            db.session.commit()
+            flash(f"Email to {deal.contact_email} queued: it goes out with the next mail run.", "success")
+    return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))
+
+
+@bp.post("/deals/<int:deal_id>/link/revoke")
+def revoke_link(deal_id: int):
+    deal = queries.get_deal_or_404(current_user, deal_id)
+    link = _live_link_or_redirect(deal)
+    if link is not None:
+        customer.revoke_link(link, actor=current_user)
+        db.session.commit()
+        flash("The link no longer works. Create a new one when you need it.", "success")
+    return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))

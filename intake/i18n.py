@@ -1,0 +1,29 @@
+"""Languages of the customer-facing pages and mail (Flask-Babel)."""
+
+from flask import Flask, g, request, session
+
+from .extensions import babel
+
+LANGUAGES = {"en": "English", "de": "Deutsch"}
+
+
+def select_locale() -> str:
+    """The customer's language: chosen on the page, else set on their link, else their browser's.
+
+    Pages for reps and the channel manager are in English.
+    """
+    if request.blueprint != "link":
+        return "en"
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    if g.get("link_language") in LANGUAGES:
+        return g.link_language
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)

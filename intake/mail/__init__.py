@@ -1,0 +1,1 @@
+"""Mail: messages are queued in the outbox with the change that causes them, sent later by a worker."""

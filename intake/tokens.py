@@ -1,0 +1,91 @@
+"""Personal links: issue one for a deal, show it again to the rep, resolve one to exactly one deal."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import CustomerLink, Deal, LinkMiss, User
+
+
+class LinkGone(Exception):
+    """The link existed but can no longer be used (expired or revoked)."""
+
+
+def _token(nonce: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"customer-link:" + nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()  # 192 bits
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_for(link: CustomerLink) -> str:
+    """The link's token, rebuilt from the secret key; the database never holds it."""
+    return _token(link.nonce)
+
+
+def issue(deal: Deal, *, language: str, actor: User, now: datetime | None = None) -> CustomerLink:
+    """Create the deal's link, revoking any earlier one."""
+    now = now or datetime.now(UTC)
+    for old in db.session.scalars(
+        select(CustomerLink).where(CustomerLink.deal_id == deal.id, CustomerLink.revoked_at.is_(None))
+    ):
+        old.revoked_at = now
+    nonce = secrets.token_hex(16)
+    link = CustomerLink(
+        deal=deal,
+        nonce=nonce,
+        token_hash=_hash(_token(nonce)),
+        language=language,
+        created_by_id=actor.id,
+        created_at=now,
+        expires_at=now + timedelta(days=current_app.config["LINK_DAYS"]),
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link
+
+
+def current_link(deal: Deal) -> CustomerLink | None:
+    """The deal's newest link, whatever its state."""
+    return db.session.scalar(
+        select(CustomerLink).where(CustomerLink.deal_id == deal.id).order_by(CustomerLink.id.desc()).limit(1)
+    )
+
+
+def is_guessing(address: str, now: datetime | None = None) -> bool:
+    """Whether this address has asked for too many links that do not exist, lately."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(minutes=15)
+    misses = db.session.scalar(select(func.count()).where(LinkMiss.address == address, LinkMiss.at >= since))
+    return misses >= current_app.config["LINK_MISSES_PER_ADDRESS"]
+
+
+def resolve(token: str, *, address: str, lock: bool = False, now: datetime | None = None) -> CustomerLink | None:
+    """Return the live link for this token, None when there is none, or raise LinkGone.
+
+    A miss is recorded against the address (the caller commits it). With `lock`, the
+    link row is locked for the rest of the transaction, so two submissions of one
+    customer's answer are applied one after the other.
+    """
+    now = now or datetime.now(UTC)
+    link = None
+    if 20 <= len(token) <= 64:
+        query = select(CustomerLink).where(CustomerLink.token_hash == _hash(token))
+        if lock:
+            query = query.with_for_update()
+        link = db.session.scalar(query)
+    if link is None:
+        db.session.add(LinkMiss(address=address, at=now))
+        return None
+    if link.revoked_at is not None or link.expires_at <= now:
+        raise LinkGone()
+    return link

@@ -1,0 +1,177 @@
+"""The customer's form at /p/<token>."""
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ... import tokens
+from ...deals import customer
+from ...deals.services import FieldErrors
+from ...extensions import csrf, db
+from ...i18n import LANGUAGES
+from ...models import Partner
+from ..forms import opts
+from ..pages import attach_errors
+from . import bp
+from .forms import AnswerForm
+
+# Answering is idempotent; a write that lost a race with the same customer's other
+# submission (a double click, a second tab) is simply tried again on fresh data.
+_RETRIES = 3
+
+
+def _problem(status: int):
+    """A page that says what to do and nothing about any deal."""
+    db.session.commit()  # keep the record of a miss
+    return render_template("link/problem.html", status=status, vendor=current_app.config["VENDOR_NAME"]), status
+
+
+def _load(token: str, *, lock: bool = False):
+    address = request.remote_addr or "unknown"
+    if tokens.is_guessing(address):
+        return None, _problem(429)
+    try:
+        link = tokens.resolve(token, address=address, lock=lock)
+    except tokens.LinkGone:
+        return None, _problem(410)
+    if link is None:
+        return None, _problem(404)
+    g.link_language = link.language
+    return link, None
+
+
+def _partner_choices(deal) -> list:
+    country = deal.account.country if deal.account else None
+    partners = db.session.scalars(select(Partner).where(Partner.is_active.is_(True)).order_by(Partner.name)).all()
+    local = [p for p in partners if country and country in p.countries]
+    others = [p for p in partners if p not in local]
+    choices = opts([("", _("Choose a partner…"))])
+    choices += [c for p in local for c in opts([(p.id, p.name)])]
+    for c in choices[1:]:
+        c.optgroup = _("In your country")
+    rest = opts([(p.id, p.name) for p in others])
+    for c in rest:
+        c.optgroup = _("Other partners") if local else None
+    return choices + rest
+
+
+def _initial(deal) -> dict:
+    answer = deal.customer_answer
+    if answer is not None:
+        data = {field: getattr(answer, field) for field in customer.ANSWER_FIELDS}
+        data["rows"] = [
+            {
+                "partner_id": r.partner_id,
+                "partner_name": r.partner_name,
+                "duration": r.duration,
+                "strength": r.strength,
+                "does_what": r.does_what,
+            }
+            for r in deal.customer_relationships
+        ] or [{}]
+        data["consent"] = answer.consented_at is not None
+        return data
+    return {
+        "company_name": deal.account.name if deal.account else "",
+        "contact_name": deal.contact_name,
+        "contact_title": deal.contact_title,
+        "contact_email": deal.contact_email,
+        "contact_phone": deal.contact_phone,
+        "rows": [{}],
+    }
+
+
+def _build_form(deal, submitted: bool) -> AnswerForm:
+    form = AnswerForm() if submitted else AnswerForm(formdata=None, data=_initial(deal))
+    return _set_choices(form, deal)
+
+
+def _set_choices(form: AnswerForm, deal) -> AnswerForm:
+    choices = _partner_choices(deal)
+    for entry in form.rows.entries:
+        entry.form.partner_id.choices = choices
+    form.fulfilment_row.choices = opts((str(i), _("Partner %(n)s", n=i + 1)) for i in range(len(form.rows.entries)))
+    return form
+
+
+def _render(link, form, status: int = 200):
+    return render_template(
+        "link/answer.html",
+        form=form,
+        deal=link.deal,
+        token=request.view_args["token"],
+        vendor=current_app.config["VENDOR_NAME"],
+        languages=LANGUAGES,
+        language=str(get_locale()),
+        answered=link.deal.customer_answer is not None,
+        expires_at=link.expires_at,
+    ), status
+
+
+def _thanks(link):
+    deal = link.deal
+    return render_template(
+        "link/thanks.html",
+        deal=deal,
+        contact=customer.customer_contact(deal),
+        vendor=current_app.config["VENDOR_NAME"],
+        languages=LANGUAGES,
+        language=str(get_locale()),
+        token=request.view_args["token"],
+    )
+
+
+@bp.get("/<token>")
+def answer(token: str):
+    link, problem = _load(token)
+    if problem:
+        return problem
+    if customer.mark_opened(link):
+        db.session.commit()
+    if link.deal.status not in customer.ANSWERABLE_STATUSES:
+        return _thanks(link)
+    return _render(link, _build_form(link.deal, submitted=False))
+
+
+@bp.post("/<token>")
+@csrf.exempt  # the form checks its own token, so a failure keeps every answer
+def submit(token: str):
+    for attempt in range(_RETRIES):
+        link, problem = _load(token, lock=True)
+        if problem:
+            return problem
+        deal = link.deal
+        if deal.status not in customer.ANSWERABLE_STATUSES:
+            return redirect(url_for("link.answer", token=token))
+        form = _build_form(deal, submitted=True)
+        if request.form.get("action") == "add_row":
+            if len(form.rows.entries) < form.rows.max_entries:
+                form.rows.append_entry()
+            return _render(link, _set_choices(form, deal))
+        if not form.validate():
+            return _render(link, form, 400)
+        rows = [entry.form.data for entry in form.rows.entries]
+        try:
+            changed = customer.record_answer(
+                link,
+                {k: v for k, v in form.data.items() if k in customer.ANSWER_FIELDS},
+                rows,
+                consent=form.consent.data,
+                consent_text=str(form.consent.label.text).replace("%(vendor)s", current_app.config["VENDOR_NAME"]),
+                language=str(get_locale()),
+            )
+            db.session.commit()
+        except FieldErrors as exc:
+            db.session.rollback()
+            attach_errors(form, exc.errors)
+            return _render(link, form, 400)
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+            if attempt == _RETRIES - 1:
+                raise
+            continue
+        flash(_("Thank you: we have your answers.") if changed else _("Your answers are saved."), "success")
+        return redirect(url_for("link.answer", token=token))
+    return None
