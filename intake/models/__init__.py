@@ -4,6 +4,7 @@ from .accounts import Account, Relationship
 from .audit import AuditEvent
 from .customer import CustomerAnswer, CustomerLink, LinkMiss
 from .deals import Deal
+from .decisions import Decision, RulesOfEngagement
 from .outbox import OutboxMessage
 from .partners import Partner
 from .users import LoginAttempt, User
@@ -14,10 +15,12 @@ __all__ = [
     "CustomerAnswer",
     "CustomerLink",
     "Deal",
+    "Decision",
     "LinkMiss",
     "LoginAttempt",
     "OutboxMessage",
     "Partner",
     "Relationship",
+    "RulesOfEngagement",
     "User",
 ]

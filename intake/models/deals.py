@@ -69,6 +69,9 @@ class Deal(db.Model):
     # 5. Partner landscape: does the customer work with partners at all (yes/no/unknown)
     partners_known: Mapped[str | None] = mapped_column(String(8))
 
+    # Why an on_hold deal waits: needs_alignment, conflict or fulfilment (the channel manager's queues).
+    hold_reason: Mapped[str | None] = mapped_column(String(20), index=True)
+
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -83,6 +86,9 @@ class Deal(db.Model):
         order_by="Relationship.position",
         viewonly=True,
     )
+
+    # Routing decisions, oldest first; the last is the one in force.
+    decisions = relationship("Decision", back_populates="deal", order_by="Decision.version")
 
     # What the customer stated, kept beside the rep's own answers.
     customer_answer = relationship("CustomerAnswer", back_populates="deal", uselist=False)
