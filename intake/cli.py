@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -12,6 +13,7 @@ from .models.users import ROLES
 def init_app(app: Flask) -> None:
     from .routing.cli import routing
 
+    routing.add_command(explain)
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(routing)
@@ -41,6 +43,35 @@ def create_user(email: str, role: str, name: str, password: str):
         raise click.UsageError(exc.message) from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
+
+
+@click.command("explain")
+@click.argument("deal_id", type=int)
+@with_appcontext
+def explain(deal_id: int):
+    """Print a deal's decision in force and its trace (or the engine's proposal if none yet)."""
+    import json
+
+    from .deals import routing
+    from .models import Deal
+
+    deal = db.session.get(Deal, deal_id)
+    if deal is None:
+        raise click.UsageError(f"There is no deal {deal_id}.")
+    decision = routing.current_decision(deal)
+    if decision is not None:
+        click.echo(f"Deal {deal.id} ({deal.title}), decision version {decision.version} ({decision.kind}):")
+        output = decision.output
+    elif deal.account is not None:
+        click.echo(f"Deal {deal.id} ({deal.title}) is not routed; the engine would decide:")
+        output = routing.propose(deal)[1]
+    else:
+        raise click.UsageError(f"Deal {deal_id} has no account yet: nothing to decide.")
+    words = routing.describe(output, routing.partner_names(output))
+    click.echo(f"  {words['leader']} leads; {words['fulfilment']} fulfils; status {output['status']}.")
+    for step in output["trace"]:
+        click.echo(f"  - {step['rule']}: {step['says']}")
+    click.echo(json.dumps(output, indent=2, ensure_ascii=False))
 
 
 @click.group(help="Demo data for trying Intake out.")

@@ -7,7 +7,7 @@ from . import audit
 from .admin import services as admin
 from .extensions import db
 from .matching import normalise_company
-from .models import Account, Deal, Relationship
+from .models import Account, CustomerAnswer, Deal, Relationship
 
 DEMO_PASSWORD = "intake-demo"
 
@@ -148,3 +148,126 @@ def load() -> None:
                 )
             )
         audit.record(rep, "deal", deal.id, "created", {"status": [None, status]})
+
+    _seed_examples(reps, partners, accounts, today)
+
+
+def _ready_deal(rep, account, today, **values) -> Deal:
+    """A completed questionnaire, answered by the customer: ready to route."""
+    answers = dict(
+        rep=rep,
+        account=account,
+        status="ready_to_route",
+        contact_name="Pat Customer",
+        contact_title="COO",
+        contact_email=f"pat@{account.domain}",
+        origin_date=today - timedelta(days=12),
+        pain_points=["Legacy system end of life"],
+        business_impact="Their platform goes out of support.",
+        solutions=["Cloud platform", "Migration services"],
+        estimated_value=Decimal(90000),
+        currency="EUR",
+        close_date=today + timedelta(days=75),
+        budget="identified",
+        has_decision_maker=True,
+        decision_maker="COO",
+        next_step="Scoping call",
+        next_step_date=today + timedelta(days=4),
+        partners_known="yes",
+        completed_at=datetime.now(UTC) - timedelta(days=3),
+    )
+    deal = Deal(**{**answers, **values})
+    db.session.add(deal)
+    db.session.flush()
+    audit.record(rep, "deal", deal.id, "created", {"status": [None, deal.status]})
+    return deal
+
+
+def _customer_said(deal, *, partner, strength, fulfilment, contact) -> None:
+    db.session.add(
+        CustomerAnswer(
+            deal=deal,
+            company_name=deal.account.name,
+            contact_name=deal.contact_name,
+            contact_email=deal.contact_email,
+            works_with_partner="yes",
+            fulfilment=fulfilment,
+            fulfilment_row=0 if fulfilment == "partner" else None,
+            contact_preference=contact,
+            consented_at=datetime.now(UTC),
+            consent_text="Demo consent",
+            language="en",
+        )
+    )
+    db.session.add(
+        Relationship(
+            account=deal.account,
+            deal_id=deal.id,
+            partner_id=partner.id,
+            strength=strength,
+            source="customer",
+            duration="over_5",
+            does_what="Runs our IT",
+            position=0,
+        )
+    )
+
+
+def _seed_examples(reps, partners, accounts, today) -> None:
+    """The seed article's two worked examples, and two deals that compete for one account."""
+    alice, bob = reps
+    thames, nordlicht, harbor = partners[2], partners[0], partners[4]
+
+    # 1. A partner has served Dublin Freight for years and introduced our products; the
+    #    customer, happy with them, comes to us directly, though nobody here knows them.
+    dublin = accounts[8]
+    dublin.vendor_strength = 0
+    first = _ready_deal(alice, dublin, today, originator="customer", origin_channel="referral")
+    db.session.add(
+        Relationship(
+            account=dublin,
+            deal_id=first.id,
+            partner_id=thames.id,
+            strength=4,
+            source="rep",
+            does_what="Their IT provider for years",
+            position=0,
+        )
+    )
+    _customer_said(first, partner=thames, strength=5, fulfilment="partner", contact="no_preference")
+
+    # 2. We have served Rheinland Logistik for a decade; a partner's marketing produced a lead
+    #    there, but nobody at the partner knows the customer.
+    rheinland = accounts[10]
+    rheinland.vendor_strength = 5
+    second = _ready_deal(
+        alice, rheinland, today, originator="partner", originator_partner=nordlicht, origin_channel="partner_marketing"
+    )
+    db.session.add(
+        Relationship(
+            account=rheinland,
+            deal_id=second.id,
+            partner_id=nordlicht.id,
+            strength=1,
+            source="rep",
+            does_what="Sent the campaign",
+            position=0,
+        )
+    )
+    _customer_said(second, partner=nordlicht, strength=1, fulfilment="no_preference", contact="no_preference")
+
+    # 3. Two deals for Maple Learning: Bob found one, a partner registered the other.
+    maple = accounts[11]
+    _ready_deal(bob, maple, today, originator="vendor", origin_channel="meeting", partners_known="no")
+    other = _ready_deal(
+        alice,
+        maple,
+        today,
+        originator="partner",
+        originator_partner=harbor,
+        origin_channel="referral",
+        status="awaiting_customer",
+    )
+    db.session.add(
+        Relationship(account=maple, deal_id=other.id, partner_id=harbor.id, strength=3, source="rep", position=0)
+    )

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ... import tokens
-from ...deals import customer, queries, services
+from ...deals import customer, queries, routing, services
 from ...deals.questionnaire import SECTION_KEYS, SECTIONS, missing_answers, next_section
 from ...extensions import csrf, db
 from ...models import Partner
@@ -243,6 +243,7 @@ def deal(deal_id: int):
     link = tokens.current_link(deal)
     return render_template(
         "rep/deal.html",
+        **_routing_context(deal),
         deal=deal,
         sections=SECTIONS,
         missing=missing_answers(deal),
@@ -312,3 +313,44 @@ def revoke_link(deal_id: int):
         db.session.commit()
         flash("The link no longer works. Create a new one when you need it.", "success")
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))
+
+
+def _routing_context(deal) -> dict:
+    """The decision in force, its versions, and the engine's proposal while the deal can be routed."""
+    decision = routing.current_decision(deal)
+    proposal = None
+    if deal.status in routing.ROUTABLE_STATUSES and deal.account is not None:
+        _, proposal = routing.propose(deal)
+    outputs = [
+        o for o in (proposal, decision.output if decision else None, decision.proposal if decision else None) if o
+    ]
+    names = routing.partner_names(*outputs)
+    return {
+        "decision": decision,
+        "decision_words": routing.describe(decision.output, names) if decision else None,
+        "engine_words": routing.describe(decision.proposal, names) if decision and decision.proposal else None,
+        "proposal": proposal,
+        "proposal_words": routing.describe(proposal, names) if proposal else None,
+        "route_form": ButtonForm(),
+    }
+
+
+@bp.post("/deals/<int:deal_id>/route")
+def route(deal_id: int):
+    deal = queries.get_deal_or_404(current_user, deal_id)
+    partner_id = request.form.get("partner_id", type=int)
+    try:
+        routing.route_deal(deal, actor=current_user, partner_id=partner_id)
+    except routing.NotRoutable:
+        flash("This deal cannot be routed now.", "error")
+        return redirect(url_for("rep.deal", deal_id=deal_id))
+    except routing.BadChoice as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
+    db.session.commit()
+    messages = {
+        "routed": "Routed.",
+        "on_hold": "The deal is on hold for the channel manager: see the routing below.",
+    }
+    flash(messages.get(deal.status, "Routed."), "success" if deal.status == "routed" else "info")
+    return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
