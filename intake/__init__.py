@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
     register_logging(app)
+    register_mail_worker(app)
     return app
 
 
@@ -47,6 +48,10 @@ def register_extensions(app: Flask) -> None:
     ext.login_manager.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
+    from .deals import summary
+    from .mail import attachments
+
+    attachments.register("deal_summary", summary.build)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -55,10 +60,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, link, rep
+    from .web import admin, auth, link, partner, rep
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(link.bp, url_prefix="/p")
+    app.register_blueprint(partner.bp, url_prefix="/r")
     app.register_blueprint(rep.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
 
@@ -73,6 +79,12 @@ def register_cli(app: Flask) -> None:
     from . import cli
 
     cli.init_app(app)
+
+
+def register_mail_worker(app: Flask) -> None:
+    from .mail import worker
+
+    worker.init_app(app)
 
 
 def register_logging(app: Flask) -> None:

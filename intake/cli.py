@@ -11,12 +11,15 @@ from .models.users import ROLES
 
 
 def init_app(app: Flask) -> None:
+    from .mail.cli import outbox
     from .routing.cli import routing
 
     routing.add_command(explain)
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(routing)
+    app.cli.add_command(partners)
+    app.cli.add_command(outbox)
 
 
 @click.group(help="Manage the people who sign in.")
@@ -72,6 +75,22 @@ def explain(deal_id: int):
     for step in output["trace"]:
         click.echo(f"  - {step['rule']}: {step['says']}")
     click.echo(json.dumps(output, indent=2, ensure_ascii=False))
+
+
+@click.group(help="Partners' answers to routed deals.")
+def partners():
+    pass
+
+
+@partners.command("sweep")
+@with_appcontext
+def sweep_partners():
+    """Remind partners whose deadline nears and alert the channel manager to passed ones (run it every few minutes)."""
+    from .deals import partners as service
+
+    reminders, overdue = service.sweep()
+    db.session.commit()
+    click.echo(f"{reminders} reminder(s) and {overdue} overdue alert(s) queued.")
 
 
 @click.group(help="Demo data for trying Intake out.")

@@ -17,14 +17,33 @@ class LinkGone(Exception):
     """The link existed but can no longer be used (expired or revoked)."""
 
 
-def _token(nonce: str) -> str:
+def _token(nonce: str, purpose: str = "customer-link") -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, b"customer-link:" + nonce.encode(), hashlib.sha256).digest()
+    digest = hmac.new(key, f"{purpose}:{nonce}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode()  # 192 bits
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_hash = hash_token
+
+
+def new_secret(purpose: str) -> tuple[str, str]:
+    """A fresh (nonce, token hash) pair for a link of this purpose; the token itself is not kept."""
+    nonce = secrets.token_hex(16)
+    return nonce, hash_token(_token(nonce, purpose))
+
+
+def token_from(nonce: str, purpose: str) -> str:
+    """Rebuild a link's token from its nonce and the secret key."""
+    return _token(nonce, purpose)
+
+
+def plausible(token: str) -> bool:
+    """Whether a token is shaped like one of ours, before any lookup."""
+    return 20 <= len(token) <= 64
 
 
 def token_for(link: CustomerLink) -> str:
@@ -78,7 +97,7 @@ def resolve(token: str, *, address: str, lock: bool = False, now: datetime | Non
     """
     now = now or datetime.now(UTC)
     link = None
-    if 20 <= len(token) <= 64:
+    if plausible(token):
         query = select(CustomerLink).where(CustomerLink.token_hash == _hash(token))
         if lock:
             query = query.with_for_update()

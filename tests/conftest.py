@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 from intake import create_app
 from intake.config import database_driver
 from intake.extensions import db
-from intake.models import User
+from intake.models import CustomerAnswer, Relationship, User
 
 POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("INTAKE_REQUIRE_POSTGRES") == "1"
@@ -278,3 +278,162 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+# Mail: a real SMTP server on loopback -------------------------------------------------
+
+
+class SmtpServer:
+    """An aiosmtpd server on a fixed loopback port that records every message it accepts.
+
+    It can be stopped and started again on the same port (an outage), refuse addresses
+    for good (550), defer every message (451), and hold deliveries at DATA until the
+    test opens the gate.
+    """
+
+    def __init__(self, port: int, tls_context=None):
+        import threading
+
+        self.port = port
+        self.tls_context = tls_context
+        self.raw: list[bytes] = []  # every message accepted, in arrival order
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refused: dict[str, str] = {}
+        self.data_reply: str | None = None
+        self.gate = threading.Event()
+        self.gate.set()
+        self.holding = threading.Event()
+        self.dropped = threading.Event()  # a held client went away before its reply
+        self.sessions: set[int] = set()
+        self._lock = threading.Lock()
+        self._controller = None
+
+    # aiosmtpd handler hooks
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self._lock:
+            self.sessions.add(id(session))
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return self.refused[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        try:
+            while not self.gate.is_set():
+                self.holding.set()
+                await asyncio.sleep(0.005)
+        except asyncio.CancelledError:
+            self.dropped.set()
+            raise
+        if self.data_reply:
+            return self.data_reply
+        with self._lock:
+            self.raw.append(envelope.original_content)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        kwargs = {}
+        if self.tls_context is not None:
+            kwargs = {"tls_context": self.tls_context, "require_starttls": True}
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def received(self) -> list:
+        """The messages accepted, parsed (email.message.EmailMessage)."""
+        import email
+        from email import policy
+
+        with self._lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(data, policy=policy.default) for data in raw]
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every message accepted, a duplicate as often as it came."""
+        from email.parser import BytesHeaderParser
+
+        with self._lock:
+            raw = list(self.raw)
+        return [BytesHeaderParser().parsebytes(data)["Message-ID"] for data in raw]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A running loopback SMTP server (see SmtpServer); stopped after the test."""
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.gate.set()
+    server.stop()
+
+
+@pytest.fixture
+def smtp(app, smtp_server):
+    """The test app's mail goes to the loopback SMTP server."""
+    app.config.update(MAIL_SINK="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=10)
+    return smtp_server
+
+
+@pytest.fixture
+def ready(rep, make_deal, make_account):
+    """A deal ready to route, with what the customer said: ready(partner=..., strength=..., **deal values)."""
+
+    def make(
+        *,
+        partner=None,
+        strength=5,
+        fulfilment="no_preference",
+        contact="no_preference",
+        vendor_strength=0,
+        account=None,
+        owner=None,
+        **values,
+    ):
+        account = account or make_account(vendor_strength=vendor_strength)
+        deal = make_deal(owner or rep, account=account, status="ready_to_route", **values)
+        if partner is not None:
+            db.session.add(
+                Relationship(
+                    account=account,
+                    deal_id=deal.id,
+                    partner_id=partner.id,
+                    strength=strength,
+                    source="customer",
+                    position=0,
+                )
+            )
+        db.session.add(
+            CustomerAnswer(
+                deal=deal,
+                works_with_partner="yes" if partner else "no",
+                fulfilment=fulfilment,
+                fulfilment_row=0 if fulfilment == "partner" else None,
+                contact_preference=contact,
+            )
+        )
+        db.session.commit()
+        return deal
+
+    return make

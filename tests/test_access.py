@@ -65,8 +65,33 @@ def test_a_rep_lists_only_their_own_deals(client, make_user, login, make_deal, m
 
 def test_every_form_post_without_a_csrf_token_is_refused(app, client, admin, ids, make_deal):
     from intake import tokens
+    from intake.models import Decision, PartnerRequest
 
     live = make_deal(admin, status="awaiting_customer")
+    output = {
+        "leader": {"kind": "vendor"},
+        "fulfilment": {"kind": "vendor"},
+        "supporting": [],
+        "status": "routable",
+        "flags": [],
+        "conflicts": [],
+        "recommendations": [],
+        "trace": [],
+    }
+    decision = Decision(deal=live, version=1, kind="engine", input={}, output=output, rules={})
+    db.session.add(decision)
+    nonce, token_hash = tokens.new_secret("partner-request")
+    db.session.add(
+        PartnerRequest(
+            deal=live,
+            decision=decision,
+            partner_id=ids["partner"],
+            nonce=nonce,
+            token_hash=token_hash,
+            expires_at=live.created_at,
+        )
+    )
+    partner_token = tokens.token_from(nonce, "partner-request")
     values = {
         "deal_id": ids["deal"],
         "user_id": ids["user"],
@@ -81,7 +106,7 @@ def test_every_form_post_without_a_csrf_token_is_refused(app, client, admin, ids
     for rule in posts:
         url = rule.rule
         for name in rule.arguments:
-            value = str(values.get(name, 1))  # any id: the token check comes first
+            value = partner_token if rule.rule.startswith("/r/") else str(values.get(name, 1))
             url = url.replace(f"<int:{name}>", value).replace(f"<{name}>", value)
         response = client.post(url, data={"name": "x"})
         assert response.status_code == 400, (rule.rule, response.status_code)

@@ -1,54 +1,10 @@
 """Routing in the app: route, alignment, conflict, override, recommendation — on both databases."""
 
-import pytest
 from sqlalchemy import select
 
 from intake import routing as engine
 from intake.extensions import db
-from intake.models import AuditEvent, CustomerAnswer, Deal, Decision, Relationship
-
-
-@pytest.fixture
-def ready(rep, make_deal, make_account):
-    """A deal ready to route, with what the customer said: ready(partner=..., strength=..., **deal values)."""
-
-    def make(
-        *,
-        partner=None,
-        strength=5,
-        fulfilment="no_preference",
-        contact="no_preference",
-        vendor_strength=0,
-        account=None,
-        owner=None,
-        **values,
-    ):
-        account = account or make_account(vendor_strength=vendor_strength)
-        deal = make_deal(owner or rep, account=account, status="ready_to_route", **values)
-        if partner is not None:
-            db.session.add(
-                Relationship(
-                    account=account,
-                    deal_id=deal.id,
-                    partner_id=partner.id,
-                    strength=strength,
-                    source="customer",
-                    position=0,
-                )
-            )
-        db.session.add(
-            CustomerAnswer(
-                deal=deal,
-                works_with_partner="yes" if partner else "no",
-                fulfilment=fulfilment,
-                fulfilment_row=0 if fulfilment == "partner" else None,
-                contact_preference=contact,
-            )
-        )
-        db.session.commit()
-        return deal
-
-    return make
+from intake.models import AuditEvent, Deal, Decision
 
 
 def route(client, deal, **form):

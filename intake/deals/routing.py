@@ -17,6 +17,7 @@ from .. import audit, routing
 from ..extensions import db
 from ..models import Account, Deal, Decision, Partner, Relationship, RulesOfEngagement, User
 from ..models.deals import OPEN_STATUSES
+from . import notify
 
 ROUTABLE_STATUSES = ("awaiting_customer", "ready_to_route")
 ROLE_MEANING = {
@@ -117,11 +118,10 @@ def _preference(deal: Deal) -> dict | None:
 
 
 def declined_partner_ids(deal: Deal) -> list[int]:
-    """Partners that declined this deal: never proposed for it again.
+    """Partners that declined this deal (or let its deadline pass): never proposed for it again."""
+    from .partners import declined_partner_ids
 
-    Partners answer by their own link once routed deals are mailed to them; until then none has declined.
-    """
-    return []
+    return declined_partner_ids(deal.id)
 
 
 def routing_input(deal: Deal) -> dict:
@@ -226,6 +226,7 @@ def _record(
             **({"reason": [None, reason]} if reason else {}),
         },
     )
+    notify.decision_recorded(deal, decision)
     return decision
 
 

@@ -6,6 +6,7 @@ from .customer import CustomerAnswer, CustomerLink, LinkMiss
 from .deals import Deal
 from .decisions import Decision, RulesOfEngagement
 from .outbox import OutboxMessage
+from .partner_requests import Document, PartnerRequest
 from .partners import Partner
 from .users import LoginAttempt, User
 
@@ -16,10 +17,12 @@ __all__ = [
     "CustomerLink",
     "Deal",
     "Decision",
+    "Document",
     "LinkMiss",
     "LoginAttempt",
     "OutboxMessage",
     "Partner",
+    "PartnerRequest",
     "Relationship",
     "RulesOfEngagement",
     "User",

@@ -189,3 +189,21 @@ def rules():
         flash("Rules of engagement saved. Decisions already made keep the rules they used.", "success")
         return redirect(url_for("admin.rules"))
     return render_form("admin/rules.html", form, current=current)
+
+
+@bp.post("/deals/<int:deal_id>/recycle/<int:request_id>")
+def recycle(deal_id: int, request_id: int):
+    from ...deals import partners
+    from ...models import PartnerRequest
+
+    found = db.session.get(PartnerRequest, request_id)
+    if found is None or found.deal_id != deal_id:
+        abort(404)
+    try:
+        partners.recycle(found, actor=current_user)
+    except partners.RequestGone:
+        flash("This partner's deadline has not passed, or it has answered.", "error")
+        return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="partners-answers"))
+    db.session.commit()
+    flash(f"Sent back to routing; {found.partner.name} will not be proposed again.", "success")
+    return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))

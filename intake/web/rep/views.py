@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ... import tokens
-from ...deals import customer, queries, routing, services
+from ...deals import customer, partners, queries, routing, services, summary
 from ...deals.questionnaire import SECTION_KEYS, SECTIONS, missing_answers, next_section
 from ...extensions import csrf, db
 from ...models import Partner
@@ -332,7 +332,29 @@ def _routing_context(deal) -> dict:
         "proposal": proposal,
         "proposal_words": routing.describe(proposal, names) if proposal else None,
         "route_form": ButtonForm(),
+        "partner_requests": partners.open_requests(deal.id),
+        "documents": summary.documents_for(decision) if decision else [],
+        "now": datetime.now(UTC),
     }
+
+
+@bp.get("/deals/<int:deal_id>/decisions/<int:version>/<copy>.pdf")
+def summary_pdf(deal_id: int, version: int, copy: str):
+    """The stored summary PDF of a decision version: read, never rendered, in a request."""
+    deal = queries.get_deal_or_404(current_user, deal_id)
+    decision = next((d for d in deal.decisions if d.version == version), None)
+    document = summary.stored(decision.id, copy) if decision and copy in summary.COPIES else None
+    if document is None:
+        abort(404)
+    return (
+        document.data,
+        200,
+        {
+            "Content-Type": "application/pdf",
+            # Built from the checked route values, never from stored text.
+            "Content-Disposition": f'inline; filename="deal-{deal.id}-v{version}-{copy}.pdf"',
+        },
+    )
 
 
 @bp.post("/deals/<int:deal_id>/route")

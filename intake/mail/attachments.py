@@ -1,0 +1,98 @@
+"""Attachments: stored bytes, or a recipe the worker turns into bytes once.
+
+A recipe names a builder registered here and gives it JSON params; the worker calls
+the builder when it first sends the message and stores what it returns, so a PDF is
+rendered in the worker (never in a web request) and never twice. Register builders
+when the app is created (from an `init_app`), so the web process that queues and the
+worker that builds know the same names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..models.outbox import OutboxAttachment
+from . import headers
+
+Built = tuple[str, str, bytes]
+Builder = Callable[[dict[str, Any]], Built]
+
+_builders: dict[str, Builder] = {}
+
+
+class UnknownBuilder(LookupError):
+    """A recipe names a builder that is not registered."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An attachment whose bytes are known when the message is queued."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """An attachment built by the worker: `builder(params)` returns (filename, content_type, bytes)."""
+
+    builder: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def register(name: str, fn: Builder) -> None:
+    """Make a builder available to recipes under `name` (registering again replaces it, as each app is created)."""
+    _builders[name] = fn
+
+
+def is_registered(name: str) -> bool:
+    return name in _builders
+
+
+def as_attachment(item: Stored | Recipe | Mapping[str, Any]) -> Stored | Recipe:
+    """Read an attachment given as Stored, Recipe, {"builder", "params"} or {"filename", "content_type", "data"}."""
+    if isinstance(item, Stored | Recipe):
+        return item
+    if "builder" in item:
+        return Recipe(builder=item["builder"], params=dict(item.get("params") or {}))
+    return Stored(filename=item["filename"], content_type=item.get("content_type", ""), data=item["data"])
+
+
+def row_for(item: Stored | Recipe | Mapping[str, Any], position: int) -> OutboxAttachment:
+    """Check an attachment and return the row that keeps it with its message."""
+    item = as_attachment(item)
+    if isinstance(item, Stored):
+        if not isinstance(item.data, bytes | bytearray):
+            raise TypeError("attachment data must be bytes")
+        return OutboxAttachment(
+            position=position,
+            filename=headers.filename(item.filename),
+            content_type=headers.content_type(item.content_type),
+            data=bytes(item.data),
+        )
+    if item.builder not in _builders:
+        raise UnknownBuilder(item.builder)
+    # A recipe is rebuilt from JSON in another process: refuse what JSON cannot keep.
+    params = json.loads(json.dumps(item.params))
+    return OutboxAttachment(position=position, builder=item.builder, params=params)
+
+
+def build(row: OutboxAttachment, now: datetime) -> None:
+    """Turn a recipe row into stored bytes (the caller commits); a built row is left alone."""
+    if row.data is not None:
+        return
+    fn = _builders.get(row.builder or "")
+    if fn is None:
+        raise UnknownBuilder(row.builder)
+    name, kind, data = fn(dict(row.params or {}))
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError(f"attachment builder {row.builder!r} returned {type(data).__name__}, not bytes")
+    row.filename = headers.filename(name)
+    row.content_type = headers.content_type(kind)
+    row.data = bytes(data)
+    row.built_at = now

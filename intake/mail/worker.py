@@ -1,0 +1,485 @@
+"""The outbox worker: claim due messages in batches, send them, record what happened.
+
+Delivery guarantee. A message is claimed (status `sending`, a claim token, a lease) in
+a short transaction of its own: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so any
+number of workers take disjoint batches; one atomic UPDATE on SQLite, where writes are
+serialised. The worker then sends with no transaction open and records each outcome in
+its own commit, guarded by the claim token. So each message is sent once; the only
+duplicate possible is a crash (or a lease outrun) between the server's "250 OK" and that
+commit, and the resend carries the same Message-ID. A claim whose lease has run out is
+taken up by the next worker.
+
+The worker's unit of work is one message's delivery, hence a commit per outcome rather
+than one per batch: a crash can then repeat at most the message in hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models.outbox import OutboxMessage
+from ..models.types import utcnow
+from . import attachments, delivery, headers, outbox
+from .delivery import CannotConnect, ConnectionFailed, Deferred, Envelope, Refused
+
+log = logging.getLogger("intake.mail")
+
+Clock = Callable[[], datetime]
+SinkFactory = Callable[[], delivery.Sink]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the worker paces itself; read from INTAKE_MAIL_* settings."""
+
+    batch: int = 50
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 8
+    retry_base: timedelta = timedelta(minutes=1)
+    retry_max: timedelta = timedelta(hours=1)
+    poll_seconds: float = 2.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        return cls(
+            batch=max(1, int(config["MAIL_BATCH"])),
+            lease=timedelta(seconds=float(config["MAIL_LEASE_SECONDS"])),
+            max_attempts=max(1, int(config["MAIL_MAX_ATTEMPTS"])),
+            retry_base=timedelta(seconds=float(config["MAIL_RETRY_SECONDS"])),
+            retry_max=timedelta(seconds=float(config["MAIL_RETRY_MAX_SECONDS"])),
+            poll_seconds=float(config["MAIL_POLL_SECONDS"]),
+        )
+
+
+@dataclass
+class Report:
+    """What one batch (or a run of them) did."""
+
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    dead: int = 0
+    released: int = 0
+    lost: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, other: Report) -> None:
+        for name in ("claimed", "sent", "deferred", "failed", "dead", "released", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def __str__(self) -> str:
+        return (
+            f"{self.claimed} claimed, {self.sent} sent, {self.deferred} to retry, "
+            f"{self.failed} failed, {self.dead} dead, {self.released} released"
+        )
+
+
+def worker_name() -> str:
+    """Which process holds a claim, for people reading the Mail page."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def backoff(attempts: int, settings: Settings, rng: random.Random | Any = random) -> timedelta:
+    """Exponential delay before the next attempt, with jitter so a crowd of retries spreads out."""
+    ceiling = min(settings.retry_max, settings.retry_base * (2 ** max(0, attempts - 1)))
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+# Claiming ---------------------------------------------------------------------
+
+
+def _due(now: datetime, settings: Settings):
+    return or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(
+            OutboxMessage.status == "sending",
+            OutboxMessage.lease_until < now,
+            OutboxMessage.attempts < settings.max_attempts,
+        ),
+    )
+
+
+def bury_abandoned(settings: Settings, now: datetime) -> list[int]:
+    """Mark dead the claims that ran out of lease on their last attempt, and alert (the caller commits).
+
+    A message whose worker died on every attempt (one that crashes the renderer, say)
+    is not taken up forever.
+    """
+    ids = db.session.scalars(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "sending",
+            OutboxMessage.lease_until < now,
+            OutboxMessage.attempts >= settings.max_attempts,
+        )
+        .values(
+            status="dead",
+            lease_until=None,
+            last_error=f"the worker stopped during attempt {settings.max_attempts} and its lease ran out",
+        )
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for message_id in ids:
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        if message is not None:
+            outbox.alert_undelivered(message)
+    return list(ids)
+
+
+def claim(settings: Settings, *, token: str, now: datetime) -> list[int]:
+    """Claim up to a batch of due messages for `token` and commit; return their ids."""
+    buried = bury_abandoned(settings, now)
+    if buried:
+        log.warning("outbox: %d abandoned message(s) out of attempts, marked dead", len(buried))
+    values = {
+        "status": "sending",
+        "claimed_by": token,
+        "lease_until": now + settings.lease,
+        "last_attempt_at": now,
+        "attempts": OutboxMessage.attempts + 1,
+    }
+    pick = (
+        select(OutboxMessage.id)
+        .where(_due(now, settings))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(settings.batch)
+    )
+    if db.engine.dialect.name == "postgresql":
+        # Rows another worker is claiming are skipped, not waited for: workers take disjoint batches.
+        ids = db.session.scalars(pick.with_for_update(skip_locked=True)).all()
+        if ids:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+    else:
+        # One statement: SQLite takes the write lock before it reads, so the choice and
+        # the claim cannot interleave with another writer's.
+        ids = db.session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(pick), _due(now, settings))
+            .values(**values)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    db.session.commit()
+    return sorted(ids)
+
+
+# Sending ----------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    id: int
+    kind: str
+    attempts: int
+    envelope: Envelope | None  # None until its attachments are built
+
+
+def _envelope(message: OutboxMessage) -> Envelope | None:
+    if any(row.data is None for row in message.attachments):
+        return None
+    return Envelope(
+        outbox_id=message.id,
+        message_id=message.message_id,
+        created_at=message.created_at,
+        recipients=tuple(message.recipients),
+        subject=message.subject,
+        text=message.text_body,
+        html=message.html_body,
+        attachments=tuple((row.filename, row.content_type, row.data or b"") for row in message.attachments),
+    )
+
+
+def _load(ids: list[int], token: str) -> list[_Job]:
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token)
+        .options(selectinload(OutboxMessage.attachments))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    ).all()
+    return [_Job(m.id, m.kind, m.attempts, _envelope(m)) for m in messages]
+
+
+def _build(job: _Job, now: datetime) -> Envelope:
+    """Build the message's attachment recipes, store the bytes and commit, so nothing is built twice."""
+    message = db.session.get(OutboxMessage, job.id, populate_existing=True)
+    assert message is not None
+    for row in message.attachments:
+        attachments.build(row, now)
+    envelope = _envelope(message)  # before the commit expires what it reads
+    db.session.commit()
+    assert envelope is not None
+    return envelope
+
+
+def _finish(job: _Job, token: str, **values: Any) -> bool:
+    """Record an outcome if the claim is still ours (the caller commits); False when another worker took it over."""
+    table = OutboxMessage.__table__
+    result = db.session.execute(
+        update(table)
+        .where(table.c.id == job.id, table.c.claimed_by == token, table.c.status == "sending")
+        .values(lease_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+_outbox = OutboxMessage.__table__
+# Built once: it runs once per message sent, and a prepared statement skips compiling.
+_MARK_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("row"), _outbox.c.claimed_by == bindparam("token"), _outbox.c.status == "sending")
+    .values(status="sent", sent_at=bindparam("sent_at"), last_error=bindparam("note"), lease_until=None)
+)
+
+
+class _Deliveries:
+    """A connection held for the batch that records each delivery in a commit of its own.
+
+    That is the one write per message sent: on a held connection it is an UPDATE and a
+    COMMIT, no pool checkout. On PostgreSQL these commits do not wait for the WAL flush
+    (synchronous_commit off, on this connection only): a worker crash loses none of them,
+    and a database crash at most the last fraction of a second's — each then sent again,
+    once, with its Message-ID.
+    """
+
+    def __enter__(self) -> _Deliveries:
+        self.connection = db.engine.connect()
+        self.is_postgres = self.connection.dialect.name == "postgresql"
+        if self.is_postgres:
+            self.connection.exec_driver_sql("SET synchronous_commit TO OFF")
+            self.connection.commit()
+        return self
+
+    def sent(self, job: _Job, token: str, *, now: datetime, note: str) -> bool:
+        result = self.connection.execute(_MARK_SENT, {"row": job.id, "token": token, "sent_at": now, "note": note})
+        self.connection.commit()
+        return result.rowcount == 1
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.connection.rollback()
+            if self.is_postgres:
+                # Back to the pool as it came: other work keeps synchronous commits.
+                self.connection.exec_driver_sql("RESET synchronous_commit")
+                self.connection.commit()
+        except DBAPIError:
+            self.connection.invalidate()
+        finally:
+            self.connection.close()
+
+
+def _give_up(job: _Job, token: str, status: str, reason: str, report: Report) -> None:
+    if not _finish(job, token, status=status, last_error=reason):
+        report.lost += 1
+        return
+    setattr(report, status, getattr(report, status) + 1)
+    message = db.session.get(OutboxMessage, job.id, populate_existing=True)
+    if message is not None:
+        outbox.alert_undelivered(message)
+    log.warning("outbox: message %s %s: %s", job.id, status, reason)
+
+
+def _defer(job: _Job, token: str, reason: str, settings: Settings, now: datetime, rng: Any, report: Report) -> None:
+    if job.attempts >= settings.max_attempts:
+        _give_up(job, token, "dead", f"{reason} (gave up after {job.attempts} attempts)", report)
+        return
+    retry_at = now + backoff(job.attempts, settings, rng)
+    if _finish(job, token, status="pending", last_error=reason, next_attempt_at=retry_at):
+        report.deferred += 1
+    else:
+        report.lost += 1
+
+
+def _release(jobs: list[_Job], token: str, report: Report) -> None:
+    """Hand back claimed messages that were not attempted, without counting an attempt."""
+    for job in jobs:
+        if _finish(job, token, status="pending", claimed_by=None, attempts=OutboxMessage.__table__.c.attempts - 1):
+            report.released += 1
+    db.session.commit()
+
+
+def _renew(jobs: list[_Job], token: str, settings: Settings, now: datetime, report: Report) -> list[_Job]:
+    """Extend the lease of the messages still to send; drop any another worker has taken over."""
+    kept = set(
+        db.session.scalars(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_([job.id for job in jobs]),
+                OutboxMessage.claimed_by == token,
+                OutboxMessage.status == "sending",
+            )
+            .values(lease_until=now + settings.lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    db.session.commit()
+    report.lost += len(jobs) - len(kept)
+    return [job for job in jobs if job.id in kept]
+
+
+def work_batch(
+    settings: Settings,
+    sink_factory: SinkFactory,
+    *,
+    clock: Clock = utcnow,
+    rng: Any = random,
+    stop: threading.Event | None = None,
+    name: str | None = None,
+) -> Report:
+    """Claim one batch and deliver it over one connection; return what happened."""
+    report = Report()
+    token = f"{name or worker_name()}:{secrets.token_hex(4)}"
+    # Made before claiming (it connects only when first used): a sink that cannot be
+    # made, say a malformed sender, leaves nothing claimed.
+    sink = sink_factory()
+    claimed_at = clock()
+    ids = claim(settings, token=token, now=claimed_at)
+    report.claimed = len(ids)
+    if not ids:
+        return report
+    jobs = _load(ids, token)
+    db.session.commit()  # the snapshot is taken: hold no transaction open while sending
+    lease_until = claimed_at + settings.lease
+    with sink, _Deliveries() as deliveries:
+        while jobs:
+            if stop is not None and stop.is_set():
+                _release(jobs, token, report)
+                break
+            now = clock()
+            # Less than half the lease left: renew it before starting a message.
+            if now >= lease_until - settings.lease / 2:
+                jobs = _renew(jobs, token, settings, now, report)
+                lease_until = now + settings.lease
+                if not jobs:
+                    break
+            job = jobs.pop(0)
+            try:
+                envelope = job.envelope or _build(job, now)
+                note = sink.send(envelope)
+            except ConnectionFailed as exc:
+                _defer(job, token, str(exc), settings, clock(), rng, report)
+                db.session.commit()
+                if isinstance(exc, CannotConnect):
+                    # The server is unreachable: everything else in the batch waits its turn too.
+                    for other in jobs:
+                        _defer(other, token, str(exc), settings, clock(), rng, report)
+                    db.session.commit()
+                else:
+                    # The connection broke mid-batch: hand the rest back for a fresh connection.
+                    _release(jobs, token, report)
+                break
+            except (Refused, headers.BadRecipient, headers.BadHeader, attachments.UnknownBuilder) as exc:
+                db.session.rollback()
+                _give_up(job, token, "failed", headers.one_line(str(exc), 500) or type(exc).__name__, report)
+            except Deferred as exc:
+                _defer(job, token, str(exc), settings, clock(), rng, report)
+            except Exception as exc:  # a builder or template failing: retried, and dead in the end
+                db.session.rollback()
+                log.exception("outbox: message %s could not be prepared", job.id)
+                reason = headers.one_line(f"{type(exc).__name__}: {exc}", 500)
+                _defer(job, token, reason, settings, clock(), rng, report)
+            else:
+                if deliveries.sent(job, token, now=clock(), note=note):
+                    report.sent += 1
+                else:
+                    report.lost += 1
+                    log.warning("outbox: message %s was sent after its claim passed to another worker", job.id)
+                continue
+            db.session.commit()
+    return report
+
+
+def run(
+    settings: Settings,
+    sink_factory: SinkFactory,
+    *,
+    stop: threading.Event,
+    once: bool = False,
+    clock: Clock = utcnow,
+    rng: Any = random,
+    name: str | None = None,
+) -> Report:
+    """Deliver batches until `stop` is set; with `once`, until nothing is due."""
+    total = Report()
+    while not stop.is_set():
+        try:
+            report = work_batch(settings, sink_factory, clock=clock, rng=rng, stop=stop, name=name)
+        except Exception:
+            db.session.rollback()
+            if once:
+                raise
+            log.exception("outbox: batch failed; trying again in %.0f s", settings.poll_seconds)
+            stop.wait(settings.poll_seconds)
+            continue
+        total.add(report)
+        if report.claimed == 0:
+            if once:
+                break
+            stop.wait(settings.poll_seconds)
+    return total
+
+
+# The embedded worker ----------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    """In development, run one worker thread inside the app process, started by the first request.
+
+    Started by a request rather than here, so `flask db upgrade` and the other commands
+    (which create the app too) never start one, nor does the reloader's watcher process.
+    """
+    if not app.config["MAIL_WORKER"] or app.testing:
+        return
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    @app.before_request
+    def start_mail_worker() -> None:
+        if "intake.mail_worker" in app.extensions:
+            return
+        with lock:
+            if "intake.mail_worker" not in app.extensions:
+                app.extensions["intake.mail_worker"] = (start_thread(app, stop), stop)
+
+
+def start_thread(app: Flask, stop: threading.Event | None = None) -> threading.Thread:
+    """Start a daemon thread delivering the outbox for `app` until `stop` is set."""
+    stop = stop or threading.Event()
+
+    def deliver() -> None:
+        with app.app_context():
+            settings = Settings.from_config(app.config)
+            current_app.logger.info("Outbox worker started in the app process (%s).", describe_sink(app.config))
+            run(settings, lambda: delivery.sink_for(app.config), stop=stop)
+
+    thread = threading.Thread(target=deliver, name="intake-outbox", daemon=True)
+    thread.start()
+    return thread
+
+
+def describe_sink(config: Mapping[str, Any]) -> str:
+    if config["MAIL_SINK"] == "smtp":
+        return f"SMTP {config['MAIL_SERVER']}:{config['MAIL_PORT']}"
+    return f"files in {config['MAIL_FILE_DIR']}"

@@ -1,0 +1,101 @@
+"""The channel manager's Mail page: every outbox message, its rendering, attachments and a retry."""
+
+from io import BytesIO
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import defer, selectinload
+
+from ...extensions import db
+from ...mail import outbox
+from ...models.outbox import STATUSES, OutboxAttachment, OutboxMessage
+from ..forms import ButtonForm
+from . import bp
+
+PAGE_SIZE = 100
+
+# The message's HTML is shown in a sandboxed frame (no scripts, no forms, no same-origin
+# access); this policy, which the frame inherits, also keeps it from loading anything
+# from elsewhere — a tracking pixel or an internal address.
+DETAIL_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'none'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@bp.get("/mail")
+def mail():
+    status = request.args.get("status", "")
+    page = max(1, request.args.get("page", 1, type=int))
+    query = select(OutboxMessage).options(defer(OutboxMessage.text_body), defer(OutboxMessage.html_body))
+    if status in STATUSES:
+        query = query.where(OutboxMessage.status == status)
+    messages = db.session.scalars(
+        query.order_by(OutboxMessage.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    counts = {
+        status: count
+        for status, count in db.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+    }
+    return render_template(
+        "admin/mail.html",
+        messages=messages[:PAGE_SIZE],
+        has_more=len(messages) > PAGE_SIZE,
+        page=page,
+        status=status if status in STATUSES else "",
+        statuses=STATUSES,
+        counts=counts,
+    )
+
+
+def _message_or_404(message_id: int) -> OutboxMessage:
+    message = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .options(selectinload(OutboxMessage.attachments).defer(OutboxAttachment.data))
+    ).one_or_none()
+    return message or abort(404)
+
+
+@bp.get("/mail/<int:message_id>")
+def mail_message(message_id: int):
+    message = _message_or_404(message_id)
+    sizes = {
+        attachment_id: size
+        for attachment_id, size in db.session.execute(
+            select(OutboxAttachment.id, func.length(OutboxAttachment.data)).where(
+                OutboxAttachment.outbox_message_id == message.id
+            )
+        )
+    }
+    response = render_template("admin/mail_message.html", message=message, sizes=sizes, button=ButtonForm())
+    return response, 200, {"Content-Security-Policy": DETAIL_POLICY}
+
+
+@bp.get("/mail/<int:message_id>/attachments/<int:attachment_id>")
+def mail_attachment(message_id: int, attachment_id: int):
+    attachment = db.session.get(OutboxAttachment, attachment_id)
+    if attachment is None or attachment.outbox_message_id != message_id or attachment.data is None:
+        abort(404)
+    response = send_file(
+        BytesIO(attachment.data),
+        mimetype=attachment.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=attachment.filename or f"attachment-{attachment.id}",
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.post("/mail/<int:message_id>/retry")
+def mail_retry(message_id: int):
+    message = _message_or_404(message_id)
+    if outbox.retry(message, actor=current_user):
+        db.session.commit()
+        flash(f"Message #{message.id} is queued again.", "success")
+    else:
+        flash(f"Message #{message.id} is {message.status}: only a failed or dead message can be retried.", "error")
+    return redirect(url_for("admin.mail_message", message_id=message.id))

@@ -1,0 +1,245 @@
+"""A routed deal: both sides hear one story, the partner answers by link, the customer hears one voice."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from intake.deals import partners
+from intake.extensions import db
+from intake.models import Deal, Document, OutboxMessage, PartnerRequest, Relationship
+from intake.models.types import utcnow
+
+from .test_routing_flow import route
+
+
+def deliver(app):
+    result = app.test_cli_runner().invoke(args=["outbox", "work", "--once"])
+    assert result.exit_code == 0, result.output
+
+
+def by_recipient(smtp):
+    return {m["To"]: m for m in smtp.received}
+
+
+def pdf_text(message) -> str:
+    part = next(p for p in message.iter_attachments() if p.get_content_type() == "application/pdf")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(part.get_content())).pages)
+
+
+def body(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+@pytest.fixture
+def thames(make_partner):
+    return make_partner(name="Thames Cloud", contact_name="Oliver Smith", contact_email="oliver@thames.example")
+
+
+@pytest.fixture
+def seed_deal(ready, thames):
+    """The seed's first example: the partner of many years leads when its customer calls us."""
+    deal = ready(
+        partner=thames,
+        strength=5,
+        fulfilment="partner",
+        originator="customer",
+        contact_name="Pat Customer",
+        contact_email="pat@customer.example",
+        budget="approved",
+        competitors="BigCo",
+    )
+    answer = deal.customer_answer
+    answer.language, answer.consented_at, answer.contact_name = "de", utcnow(), "Pat Customer"
+    db.session.commit()
+    return deal
+
+
+def test_routing_mails_the_vendor_the_partner_and_the_customer(app, client, smtp, rep, seed_deal, thames):
+    route(client, seed_deal)
+    kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
+    assert kinds == ["routed_vendor", "routed_partner", "customer_confirmation"]
+    deliver(app)
+    mail = by_recipient(smtp)
+    assert set(mail) == {rep.email, "oliver@thames.example", "pat@customer.example"}
+
+    vendor = mail[rep.email]
+    assert "Thames Cloud leads" in vendor["Subject"]
+    assert "supports: originates no customer contact" in body(vendor)
+    text = pdf_text(vendor)
+    assert seed_deal.account.name in text and "Vendor notes" in text and "BigCo" in text
+    assert re.search(r"Page 1 of \d", text) and "Generated" in text
+
+    partner = mail["oliver@thames.example"]
+    link = re.search(r"http://\S+/r/(\S+)", body(partner)).group(1)
+    assert "Accept or decline" in partner.get_body(("html",)).get_content()
+    text = pdf_text(partner)
+    assert "Vendor notes" not in text and "BigCo" not in text and "approved" not in text
+    assert "pat@customer.example" in text  # the customer consented to sharing
+    assert link and db.session.scalars(select(PartnerRequest)).one().partner_id == thames.id
+
+    customer = mail["pat@customer.example"]
+    words = body(customer)
+    assert "Ihr Ansprechpartner" in customer["Subject"] and "Oliver Smith bei Thames Cloud" in words
+    for internal in ("leads", "credit", "commission", "support", "rule", "partner 3", "Alice"):
+        assert internal not in words
+
+    # The PDFs were rendered once per copy, stored, and the deal page serves the stored bytes.
+    assert db.session.query(Document).count() == 2
+    pdf = client.get(f"/deals/{seed_deal.id}/decisions/1/vendor.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/deals/{seed_deal.id}/decisions/1/other.pdf").status_code == 404
+
+
+def test_the_partner_copy_hides_the_customer_contact_without_consent(app, client, smtp, seed_deal):
+    seed_deal.customer_answer.consented_at = None
+    db.session.commit()
+    route(client, seed_deal)
+    deliver(app)
+    text = pdf_text(by_recipient(smtp)["oliver@thames.example"])
+    assert "pat@customer.example" not in text and "Shared once the customer consents" in text
+
+
+def _request_token(smtp) -> str:
+    partner_mail = by_recipient(smtp)["oliver@thames.example"]
+    return re.search(r"/r/(\S+)", body(partner_mail)).group(1)
+
+
+def test_opening_the_link_changes_nothing_and_only_the_post_accepts(app, client, smtp, seed_deal):
+    route(client, seed_deal)
+    deliver(app)
+    token = _request_token(smtp)
+    partner = app.test_client()
+    for _ in range(3):  # a mail scanner opening the link
+        assert partner.get(f"/r/{token}").status_code == 200
+    assert db.session.get(Deal, seed_deal.id).status == "routed"
+    csrf = partner.csrf_token(f"/r/{token}")
+    assert partner.post(f"/r/{token}/accept", data={"csrf_token": csrf}).status_code == 302
+    assert db.session.get(Deal, seed_deal.id).status == "accepted"
+    again = partner.post(f"/r/{token}/accept", data={"csrf_token": csrf})
+    assert again.status_code == 302  # accepting twice is harmless
+    assert db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.kind == "partner_accepted")).all() == [
+        "partner_accepted"
+    ]
+    declined_after = partner.post(f"/r/{token}/decline", data={"reason": "changed our mind", "csrf_token": csrf})
+    assert declined_after.status_code == 409 and db.session.get(Deal, seed_deal.id).status == "accepted"
+
+
+def test_forged_and_expired_partner_links_change_nothing(app, client, smtp, seed_deal):
+    route(client, seed_deal)
+    deliver(app)
+    token = _request_token(smtp)
+    partner = app.test_client()
+    assert partner.get(f"/r/{'x' * 32}").status_code == 404
+    csrf = partner.csrf_token(f"/r/{token}")
+    assert partner.post(f"/r/{'x' * 32}/accept", data={"csrf_token": csrf}).status_code == 404
+    request = db.session.scalars(select(PartnerRequest)).one()
+    request.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert partner.post(f"/r/{token}/accept", data={"csrf_token": csrf}).status_code == 410
+    assert db.session.get(Deal, seed_deal.id).status == "routed"
+
+
+def test_a_decline_needs_a_reason_and_sends_the_deal_back_without_that_partner(app, client, smtp, seed_deal, thames):
+    route(client, seed_deal)
+    deliver(app)
+    token = _request_token(smtp)
+    partner = app.test_client()
+    refused = partner.submit(f"/r/{token}/decline", {"reason": ""}, page=f"/r/{token}")
+    assert refused.status_code == 400 and "Tell us why" in refused.get_data(as_text=True)
+    assert (
+        partner.submit(f"/r/{token}/decline", {"reason": "No capacity this quarter"}, page=f"/r/{token}").status_code
+        == 302
+    )
+    deal = db.session.get(Deal, seed_deal.id)
+    assert deal.status == "ready_to_route"
+    kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.kind == "partner_declined")).all()
+    assert kinds == ["partner_declined"]
+    route(client, deal)
+    decision = db.session.get(Deal, seed_deal.id).decisions[-1]
+    assert decision.input["declined_partner_ids"] == [thames.id]
+    assert {"kind": "partner", "partner_id": thames.id} not in (
+        decision.output["leader"],
+        decision.output["fulfilment"],
+    )
+    # Having declined, the partner cannot accept by the old link.
+    assert partner.get(f"/r/{token}").status_code == 200
+    assert partner.post(f"/r/{token}/accept", data={"csrf_token": partner.csrf_token("/login")}).status_code == 409
+
+
+def test_partners_are_reminded_before_the_deadline_and_the_manager_told_after(app, client, seed_deal, make_user):
+    make_user("admin", email="boss@example.com")
+    route(client, seed_deal)
+    request = db.session.scalars(select(PartnerRequest)).one()
+    deadline = request.expires_at
+    assert partners.sweep(now=deadline - timedelta(days=3)) == (0, 0)
+    assert partners.sweep(now=deadline - timedelta(hours=2)) == (1, 0)
+    assert partners.sweep(now=deadline - timedelta(hours=1)) == (0, 0)  # reminded once
+    assert partners.sweep(now=deadline + timedelta(minutes=1)) == (0, 1)
+    assert partners.sweep(now=deadline + timedelta(hours=5)) == (0, 0)
+    db.session.commit()
+    overdue = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "partner_overdue")).one()
+    assert overdue.recipients == ["boss@example.com"]
+    reminder = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "partner_reminder")).one()
+    assert reminder.recipients == ["oliver@thames.example"] and "/r/" in reminder.text_body
+
+    manager = app.test_client()
+    manager.submit("/login", {"email": "boss@example.com", "password": "correct horse battery"})
+    db.session.get(PartnerRequest, request.id).expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    response = manager.submit(f"/admin/deals/{seed_deal.id}/recycle/{request.id}", page=f"/deals/{seed_deal.id}")
+    assert response.status_code == 302
+    assert db.session.get(Deal, seed_deal.id).status == "ready_to_route"
+    assert db.session.get(PartnerRequest, request.id).response == "expired"
+
+
+def test_needs_alignment_alerts_the_manager_and_tells_both_parties_first(app, client, ready, make_partner, make_user):
+    make_user("admin", email="boss@example.com")
+    nordlicht = make_partner(name="Nordlicht", contact_email="jonas@nordlicht.example")
+    deal = ready(partner=nordlicht, strength=1, vendor_strength=5, originator="partner", originator_partner=nordlicht)
+    route(client, deal)
+    messages = {m.kind + ":" + ",".join(m.recipients) for m in db.session.scalars(select(OutboxMessage))}
+    assert "alignment_alert:boss@example.com" in messages
+    assert "alignment_notice:jonas@nordlicht.example" in messages
+    assert not [m for m in messages if m.startswith("customer_confirmation")]  # nobody contacts the customer yet
+
+
+def test_a_conflict_tells_each_party_only_that_its_deal_is_on_hold(
+    app, client, rep, ready, make_deal, make_account, make_partner, make_user
+):
+    make_user("admin", email="boss@example.com")
+    rival = make_partner(name="Rival Partners", contact_email="r@rival.example")
+    account = make_account(name="Contested GmbH", domain="contested.example")
+    make_deal(
+        make_user("rep"), account=account, status="awaiting_customer", originator="partner", originator_partner=rival
+    )
+    deal = ready(account=account, originator="vendor")
+    route(client, deal)
+    notices = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "hold_notice")).all()
+    assert [n.recipients for n in notices] == [[rep.email]]
+    for notice in notices:
+        assert "Rival" not in notice.text_body + notice.html_body + notice.subject
+    alert = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "conflict_alert")).one()
+    assert alert.recipients == ["boss@example.com"]
+
+
+def test_customer_text_cannot_make_the_pdf_read_a_file_or_call_a_server(app, client, smtp, seed_deal):
+    seed_deal.business_impact = '<img src="file:///etc/passwd"><link rel=stylesheet href="http://127.0.0.1:9/x.css">'
+    db.session.add(
+        Relationship(
+            account=seed_deal.account,
+            deal_id=seed_deal.id,
+            source="rep",
+            partner_name="<iframe src=file:///etc/hostname>",
+            strength=1,
+        )
+    )
+    db.session.commit()
+    route(client, seed_deal)
+    deliver(app)
+    text = pdf_text(by_recipient(smtp)[seed_deal.rep.email])
+    assert "root:" not in text
+    assert '<img src="file:///etc/passwd">' in text  # shown as the text it is
