@@ -36,13 +36,13 @@ run: $(STAMP) $(MO)
 	@echo "  Sign in as a rep:             alice@example.com / intake-demo"
 	@echo "  or as the channel manager:    manager@example.com / intake-demo"
 	@echo
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	INTAKE_BASE_URL=$${INTAKE_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) $(MO)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check intake tests bench

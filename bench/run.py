@@ -1,40 +1,71 @@
-"""Benchmark: a rep's questionnaire page and draft save, held against two bare Flask apps.
+"""Benchmark: the rep's questionnaire, the customer's link and routing, held against bare Flask apps.
 
-What is measured
-    Requests per second, p50 and p99 latency of two requests, signed in as a rep
-    (alice@example.com) on a draft deal:
+What is measured (three parts; --only runs some of them)
+    issue2    Signed in as a rep (alice@example.com) on a draft deal:
+                GET  /deals/<id>/need   the "need" questionnaire section (--section qualification also works)
+                POST /deals/<id>/need   a draft save: the section's fields, action=save and a valid CSRF
+                                        token, answered by a 302 back to the section
+              Every save changes one answer (a counter in a text field), so Intake writes the deal and
+              an audit event each time, as a real save does.
 
-        GET  /deals/<id>/need   the "need" questionnaire section (--section qualification also works)
-        POST /deals/<id>/need   a draft save: the section's fields, action=save and a valid
-                                CSRF token, answered by a 302 back to the section
+    customer  The customer's personal link, no sign-in (bench/setup_data.py issues the link for the
+              first demo deal awaiting the customer, as the rep's "create link" does):
+                GET  /p/<token>         the answer form, with the cookie of the customer's first visit
+                POST /p/<token>         a complete answer (a partner of theirs with its strength, delivery
+                                        through that partner, the partner as main contact, consent) with
+                                        the CSRF token scraped from the page, answered by a 302 back to
+                                        /p/<token>
+              Every POST changes the free-text reason (a counter), so each one is a real change of the
+              answer: the relationship rows are replaced and an audit event written. A repeated identical
+              answer would be recognised and write nothing, which is not the cost worth knowing.
 
-    Every save changes one answer (a counter in a text field), so Intake writes the deal
-    and an audit event each time, as a real save does.
+    routing   On a data set built in the benchmark's own database (bench/setup_data.py routing):
+              10,000 partners, 100,000 accounts (companies of three subsidiaries sharing a normalised
+              name), 1,000,000 account-partner relationships (ten per account) and 100,000 open deals,
+              among them a pool of deals ready to route, each with the customer's answer, ten
+              relationships on its account and three other open deals on its normalised name or domain
+              (two in three repeat business that routes cleanly, one in three a conflict put on hold).
+                in process  routing.propose(deal) in its two halves, load the inputs and decide, on a
+                            fresh session each time (400 runs over 150 deals): medians; also for a
+                            customer who asks us to recommend a partner (any_partner), which reads
+                            every partner. Then the SQL the load issues, captured by a
+                            before_cursor_execute listener, each statement EXPLAINed (EXPLAIN QUERY
+                            PLAN on SQLite): SEARCH/index or SCAN; and the SQL of one whole route
+                            request (Flask test client), with any statement repeated (an N+1)
+                GET  /deals/<id>            the deal page with the engine's proposal (the same load and
+                                            decision, plus the page)
+                POST /deals/<id>/route      the whole route request, by the signed-in rep, with a CSRF
+                                            token: a 302 back to the deal's routing. Each request takes
+                                            a fresh deal from the pool, so every one routes a deal
+              On SQLite by default; --database-url postgresql://… runs this part on PostgreSQL too, in a
+              database created for the run (intake_bench_<random>) and dropped after it.
 
-    The same GET and POST go to two yardsticks from bench/baseline_apps.py:
+    The same GET and POST go to yardsticks from bench/baseline_apps.py:
         bare flask  a "hello" view; its POST redirects
-        bare form   the same WTForms form class in a bare template (no layout, no sign-in,
-                    no database); its POST validates the form, CSRF included, and redirects
+        bare form   the same WTForms form class in a bare template (no layout, no sign-in, no database);
+                    its POST validates the form, CSRF included, and redirects. For issue2 the section's
+                    form; for the customer part the customer's answer form, with fixed partner choices.
 
 How
-    Each app is served by `gunicorn -w 2` (sync workers) on its own 127.0.0.1 port; all three
-    are up together (idle ones cost nothing) so the three runs of a request follow each other
-    closely, and all are stopped at the end. Intake runs with INTAKE_ENV=development on a
-    SQLite database in a temporary instance folder (`flask db upgrade`, `flask demo load`),
-    deleted at the end.
-    Load comes from wrk (bench/wrk.lua) or, when wrk is missing, a small threaded Python
-    client: the same connections, warm-up and duration for every run. Every response must be
-    the expected one (200, or a 302 back to the same page, not to /login); anything else, or
-    any socket error, stops the run. Before measuring, a save with a wrong CSRF token must be
-    refused (400), so the measured saves really go through CSRF validation.
+    Each app is served by `gunicorn -w 2` (sync workers) on its own 127.0.0.1 port; the apps of a part
+    are up together (idle ones cost nothing) so the runs of a request follow each other closely, and
+    all are stopped when the part ends. Intake runs with INTAKE_ENV=development (its in-process mail
+    worker off) on SQLite databases in a temporary instance folder, deleted at the end.
+    Load comes from wrk (bench/wrk.lua) or, when wrk is missing, a small threaded Python client: the
+    same connections, warm-up and duration for every run. Every response must be the expected one
+    (200, or a 302 to the expected page, not to /login); anything else, or any socket error, stops
+    the run. Before measuring, a POST with a wrong CSRF token must be refused (400), so the measured
+    POSTs really go through CSRF validation.
 
 Output
-    A table on stdout and bench/results/latest.json: req/s, p50 and p99 latency, and the
-    gunicorn workers' CPU time per request (read from /proc; steadier than req/s when other
-    work shares the machine). The ratios are of req/s, ours / baseline: 1.0 means as fast as
-    the baseline. Nothing is asserted about speed.
+    Tables on stdout and bench/results/latest.json: req/s, p50 and p99 latency, and the gunicorn
+    workers' CPU time per request (read from /proc; steadier than req/s when other work shares the
+    machine). The ratios are of req/s, ours / baseline: 1.0 means as fast as the baseline. For
+    routing also the in-process medians and each statement's plan, with every SCAN named. Nothing is
+    asserted about speed.
 
-    Options (python bench/run.py --help): --section, --connections, --warmup, --duration, --client.
+    Options (python bench/run.py --help): --only, --database-url, --section, --connections, --warmup,
+    --duration, --client, --scale, --route-pool.
 """
 
 import argparse
@@ -42,6 +73,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -55,7 +87,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -65,6 +97,9 @@ WORKERS = 2
 REP = {"email": "alice@example.com", "password": "intake-demo"}
 FORM_TYPE = "application/x-www-form-urlencoded"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PARTS = ("issue2", "customer", "routing")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SMALL_TABLE = 1000  # rows: a scan of a table this small is what any planner does, and cheap
 
 # What each save answers; "BENCH_N" becomes a per-request counter.
 ANSWERS = {
@@ -89,9 +124,52 @@ ANSWERS = {
     },
 }
 
+# The customer's complete answer (the fields of intake/web/link/forms.py); "BENCH_N" as above.
+CUSTOMER_ANSWER = {
+    "company_name": "Helvetia Privatbank AG",
+    "contact_name": "Pat Customer",
+    "contact_title": "Head of IT",
+    "contact_email": "pat@helvetia-pb.example",
+    "contact_phone": "+41 44 123 45 67",
+    "works_with_partner": "yes",
+    "rows-0-partner_id": "PARTNER_ID",
+    "rows-0-partner_name": "",
+    "rows-0-duration": "over_5",
+    "rows-0-strength": "4",
+    "rows-0-does_what": "Runs our servers and licences",
+    "fulfilment": "partner",
+    "fulfilment_reason": "They know our systems well (answer BENCH_N).",
+    "contact_preference": "partner",
+    "consent": "y",
+    "action": "send",
+}
+
 
 class BenchError(Exception):
     """The benchmark could not measure what it set out to; the message says why."""
+
+
+class Pool:
+    """Ids of deals that each serve one request (a deal is routed once): BENCH_ID in a probe's path."""
+
+    def __init__(self, first: int, count: int):
+        self.next, self.end = first, first + count
+        self.count = count
+        self.lock = threading.Lock()
+
+    def take(self) -> int | None:
+        with self.lock:
+            if self.next >= self.end:
+                return None
+            self.next += 1
+            return self.next - 1
+
+    def remaining(self) -> tuple[int, int]:
+        return self.next, self.end - self.next
+
+    def skip(self, n: int) -> None:
+        with self.lock:
+            self.next = min(self.end, self.next + n)
 
 
 @dataclass(frozen=True)
@@ -104,6 +182,7 @@ class Probe:
     body: str = ""
     status: int = 200
     location: str = ""  # where a 302 must point
+    pool: Pool | None = None  # with a pool, BENCH_ID in path and location is a fresh id per request
 
 
 @dataclass(frozen=True)
@@ -150,7 +229,7 @@ class Browser:
         if form is not None:
             body = urlencode(form, doseq=True)
             headers["Content-Type"] = FORM_TYPE
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
@@ -166,6 +245,10 @@ class Browser:
         if response.status != status:
             raise BenchError(f"{method} {path}: expected {status}, got {response.status}")
         return urlsplit(response.getheader("Location", "")).path, text
+
+    def sign_in(self, account: dict = REP) -> None:
+        _, page = self.expect(200, "GET", "/login")
+        self.expect(302, "POST", "/login", {**account, "csrf_token": csrf_token(page)})
 
 
 def csrf_token(page: str) -> str:
@@ -184,11 +267,21 @@ def save_probe(section: str, path: str, cookie: str = "", token: str = "") -> Pr
     return Probe("POST", path, cookie, urlencode(save_form(section, token), doseq=True), 302, path)
 
 
-def hello_probes(port: int, section: str) -> tuple[Probe, Probe]:
-    return Probe("GET", "/"), save_probe(section, "/")
+def answer_form(partner_id: int, token: str = "") -> dict:
+    return {**CUSTOMER_ANSWER, "rows-0-partner_id": str(partner_id), "csrf_token": token}
 
 
-def form_probes(port: int, section: str) -> tuple[Probe, Probe]:
+def answer_probe(path: str, partner_id: int, cookie: str, token: str) -> Probe:
+    """The customer's answer, answered by a 302 back to the same page."""
+    return Probe("POST", path, cookie, urlencode(answer_form(partner_id, token)), 302, path)
+
+
+def hello_probes(port: int, context: dict) -> tuple[Probe, Probe]:
+    return Probe("GET", "/"), save_probe("need", "/")
+
+
+def form_probes(port: int, context: dict) -> tuple[Probe, Probe]:
+    section = context["section"]
     browser = Browser(port)
     _, page = browser.expect(200, "GET", "/")
     browser.expect(400, "POST", "/", save_form(section, "not-a-token"))  # CSRF is really checked
@@ -196,11 +289,11 @@ def form_probes(port: int, section: str) -> tuple[Probe, Probe]:
     return Probe("GET", "/", cookie), save_probe(section, "/", cookie, csrf_token(page))
 
 
-def intake_probes(port: int, section: str) -> tuple[Probe, Probe]:
+def intake_probes(port: int, context: dict) -> tuple[Probe, Probe]:
     """Sign in as the demo rep, start a draft deal and open its section."""
+    section = context["section"]
     browser = Browser(port)
-    _, page = browser.expect(200, "GET", "/login")
-    browser.expect(302, "POST", "/login", {**REP, "csrf_token": csrf_token(page)})
+    browser.sign_in()
     _, page = browser.expect(200, "GET", "/deals")
     account_page, _ = browser.expect(302, "POST", "/deals/new", {"csrf_token": csrf_token(page)})
     path = account_page.rsplit("/", 1)[0] + "/" + section
@@ -210,39 +303,87 @@ def intake_probes(port: int, section: str) -> tuple[Probe, Probe]:
     return Probe("GET", path, cookie), save_probe(section, path, cookie, csrf_token(page))
 
 
-TARGETS = (  # name, gunicorn app, how to get its two probes
-    ("bare flask", "baseline_apps:create_hello()", hello_probes),
-    ("bare form", "baseline_apps:create_form('{section}')", form_probes),
-    ("intake", "intake:create_app()", intake_probes),
-)
+def answer_form_probes(port: int, context: dict) -> tuple[Probe, Probe]:
+    partner_id = context["link"]["partner_id"]
+    browser = Browser(port)
+    _, page = browser.expect(200, "GET", "/")
+    browser.expect(400, "POST", "/", answer_form(partner_id, "not-a-token"))  # CSRF is really checked
+    browser.expect(302, "POST", "/", answer_form(partner_id, csrf_token(page)))  # and the answer is valid
+    cookie = browser.cookie()
+    return Probe("GET", "/", cookie), answer_probe("/", partner_id, cookie, csrf_token(page))
 
 
-# --- Load generators: both return {requests, duration_us, p50_us, p99_us, unexpected, errors} --
+def customer_probes(port: int, context: dict) -> tuple[Probe, Probe]:
+    """Open the customer's link as they would, keeping the cookie their first visit gets."""
+    link = context["link"]
+    path = f"/p/{link['token']}"
+    browser = Browser(port)
+    _, page = browser.expect(200, "GET", path)
+    browser.expect(400, "POST", path, answer_form(link["partner_id"], "not-a-token"))  # CSRF is really checked
+    cookie = browser.cookie()
+    return Probe("GET", path, cookie), answer_probe(path, link["partner_id"], cookie, csrf_token(page))
+
+
+def routing_probes(port: int, context: dict) -> tuple[Probe, Probe]:
+    """Sign in as the rep who owns the pool; the deal page with its proposal, and routing pool deals."""
+    data = context["data"]
+    browser = Browser(port)
+    browser.sign_in()
+    page_path = f"/deals/{data['page_deal']}"
+    _, page = browser.expect(200, "GET", page_path)
+    if f'action="{page_path}/route"' not in page:
+        raise BenchError(f"GET {page_path} shows no route form: the deal is not ready to route")
+    token = csrf_token(page)
+    browser.expect(400, "POST", page_path + "/route", {"csrf_token": "not-a-token"})  # CSRF is really checked
+    cookie = browser.cookie()
+    pool = Pool(data["pool_first"], data["pool_count"])
+    route = Probe(
+        "POST", "/deals/BENCH_ID/route", cookie, urlencode({"csrf_token": token}), 302, "/deals/BENCH_ID#routing", pool
+    )
+    return Probe("GET", page_path, cookie), route
+
+
+# --- Load generators: both return {requests, duration_us, p50_us, p99_us, unexpected, errors, exhausted} --
+
+
+def location_of(response: http.client.HTTPResponse) -> str:
+    """The Location header without scheme and host (kept: path and fragment)."""
+    return urlunsplit(urlsplit(response.getheader("Location", ""))._replace(scheme="", netloc="", query=""))
 
 
 def send(conn: http.client.HTTPConnection, probe: Probe, n: str) -> bool:
-    """Send the probe once; whether the answer was the expected one."""
+    """Send the probe once; whether the answer was the expected one (a pool that ran out raises)."""
     headers = {"Cookie": probe.cookie} if probe.cookie else {}
     if probe.method == "POST":
         headers["Content-Type"] = FORM_TYPE
-    conn.request(probe.method, probe.path, body=probe.body.replace("BENCH_N", n) or None, headers=headers)
+    path, location = probe.path, probe.location
+    if probe.pool is not None:
+        deal_id = probe.pool.take()
+        if deal_id is None:
+            raise PoolExhausted()
+        path, location = path.replace("BENCH_ID", str(deal_id)), location.replace("BENCH_ID", str(deal_id))
+    conn.request(probe.method, path, body=probe.body.replace("BENCH_N", n) or None, headers=headers)
     response = conn.getresponse()
     response.read()
-    location = urlsplit(response.getheader("Location", "")).path
-    return response.status == probe.status and (probe.status != 302 or location == probe.location)
+    return response.status == probe.status and (probe.status != 302 or location_of(response) == location)
+
+
+class PoolExhausted(Exception):
+    pass
 
 
 def wrk_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
+    threads = min(2, connections)
     command = [
         "wrk",
-        f"-t{min(2, connections)}",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{seconds}s",
         "--timeout",
         "5s",
         "-s",
         str(BENCH / "wrk.lua"),
-        f"http://{HOST}:{port}{probe.path}",
+        f"http://{HOST}:{port}{probe.path.replace('BENCH_ID', '0')}",
         "--",
         probe.method,
         str(probe.status),
@@ -250,28 +391,37 @@ def wrk_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
         probe.cookie,
         probe.body,
     ]
+    if probe.pool is not None:
+        first, count = probe.pool.remaining()
+        command += [probe.path, str(first), str(count), str(threads)]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
-            return json.loads(line.removeprefix("BENCH_RESULT "))
+            raw = json.loads(line.removeprefix("BENCH_RESULT "))
+            if probe.pool is not None:
+                probe.pool.skip(raw["max_sent"] * threads)  # every id a thread may have sent
+            return raw
     raise BenchError(f"wrk gave no result:\n{out.stdout}{out.stderr}")
 
 
 def python_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
     """One thread per connection, each sending the probe back to back until time is up."""
     latencies: list[float] = []
-    counts = {"unexpected": 0, "errors": 0}
+    counts = {"unexpected": 0, "errors": 0, "exhausted": 0}
     lock = threading.Lock()
     start = time.perf_counter()
     deadline = start + seconds
 
     def client(i: int) -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=5)
-        mine, unexpected, errors, n = [], 0, 0, 0
+        mine, unexpected, errors, exhausted, n = [], 0, 0, 0, 0
         while (sent := time.perf_counter()) < deadline:
             n += 1
             try:
                 ok = send(conn, probe, f"{i}-{n}")
+            except PoolExhausted:
+                exhausted = 1
+                break
             except (OSError, http.client.HTTPException):
                 errors += 1
                 conn.close()
@@ -283,6 +433,7 @@ def python_load(port: int, probe: Probe, connections: int, seconds: int) -> dict
             latencies.extend(mine)
             counts["unexpected"] += unexpected
             counts["errors"] += errors
+            counts["exhausted"] += exhausted
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
     for thread in threads:
@@ -306,10 +457,12 @@ def python_load(port: int, probe: Probe, connections: int, seconds: int) -> dict
 
 def measure(load, server: Server, probe: Probe, args) -> Result:
     """Check the probe once, warm up, then measure; any wrong answer or socket error fails."""
-    conn = http.client.HTTPConnection(HOST, server.port, timeout=30)
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=60)
     try:
         if not send(conn, probe, "check"):
             raise BenchError(f"{probe.method} {probe.path} did not get the expected answer")
+    except PoolExhausted:
+        raise BenchError(pool_message(probe)) from None
     finally:
         conn.close()
     checked(probe, load(server.port, probe, args.connections, args.warmup))
@@ -325,7 +478,16 @@ def measure(load, server: Server, probe: Probe, args) -> Result:
     )
 
 
+def pool_message(probe: Probe) -> str:
+    return (
+        f"{probe.method} {probe.path}: the pool of {probe.pool.count} deals ready to route ran out; "
+        "give a larger --route-pool"
+    )
+
+
 def checked(probe: Probe, raw: dict) -> dict:
+    if raw.get("exhausted"):
+        raise BenchError(pool_message(probe))
     if raw["unexpected"] or raw["errors"] or not raw["requests"]:
         raise BenchError(
             f"{probe.method} {probe.path}: {raw['unexpected']} unexpected answers and "
@@ -334,16 +496,20 @@ def checked(probe: Probe, raw: dict) -> dict:
     return raw
 
 
-# --- Servers ---------------------------------------------------------------------------
+# --- Servers and databases ---------------------------------------------------------------
 
 
-def server_env(instance: str) -> dict:
+def server_env(instance: str, database_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
     env.update(
         INTAKE_ENV="development",
         INTAKE_INSTANCE_PATH=instance,
-        INTAKE_DATABASE_URL=f"sqlite:///{instance}/intake.sqlite",
+        INTAKE_DATABASE_URL=database_url,
         INTAKE_SECRET_KEY="bench-only-secret",
+        # The outbox worker thread `make run` starts in the app process would poll the database
+        # every few seconds during the measurements; deployments run it as its own process.
+        INTAKE_MAIL_WORKER="0",
+        PYTHONDONTWRITEBYTECODE="1",  # leave no __pycache__ behind in bench/
     )
     return env
 
@@ -360,6 +526,42 @@ def prepare_database(env: dict) -> None:
         )
         if done.returncode:
             raise BenchError(f"flask {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+
+
+def setup_data(env: dict, *arguments: str, timeout: int = 60) -> dict:
+    """Run bench/setup_data.py with the app's environment; its JSON answer (progress goes to stderr)."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "setup_data.py"), *arguments],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode:
+        raise BenchError(f"bench/setup_data.py {' '.join(arguments)} failed (status {done.returncode})")
+    return json.loads(done.stdout)
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A database of our own on the PostgreSQL server, dropped on exit."""
+    import psycopg
+
+    parts = urlsplit(server_url)
+    if parts.scheme not in ("postgresql", "postgres") or (parts.hostname or "127.0.0.1") not in LOOPBACK:
+        raise BenchError(f"--database-url must be a postgresql:// URL on this machine ({', '.join(LOOPBACK)})")
+    name = f"intake_bench_{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        raise BenchError(f"cannot create a database at {server_url}: {exc}") from None
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -433,48 +635,232 @@ def stop(server: subprocess.Popen) -> None:
     server.wait()
 
 
+# --- Running a part: its servers up together, each request measured on each target in turn ---
+
+
+def run_targets(targets, env: dict, instance: str, context: dict, load, args, reuse: dict | None = None) -> dict:
+    """targets: (name, gunicorn app, probe maker). Returns {"results": {name: {"GET": Result, "POST": Result}},
+    "paths": {name: (GET path, POST path)}}.
+
+    Targets named in `reuse` (already measured in this run, same requests) are not served again.
+    """
+    results: dict[str, dict[str, Result]] = {name: dict((reuse or {}).get(name, {})) for name, _, _ in targets}
+    paths: dict[str, tuple[str, str]] = {}
+    with ExitStack() as stack:
+        servers, probes = {}, {}
+        for name, app, make_probes in targets:
+            if results[name]:
+                continue
+            log = Path(instance, f"gunicorn-{name.replace(' ', '-')}.log")
+            servers[name] = stack.enter_context(gunicorn(app, env, log))
+            probes[name] = make_probes(servers[name].port, context)
+            paths[name] = (probes[name][0].path, probes[name][1].path)
+        for i, method in enumerate(("GET", "POST")):
+            for name, server in servers.items():
+                probe = probes[name][i]
+                print(f"measuring {name}: {method} {probe.path}", file=sys.stderr, flush=True)
+                results[name][method] = measure(load, server, probe, args)
+    return {"results": results, "paths": paths}
+
+
+def ratios(results: dict[str, dict[str, Result]], baselines: tuple[str, ...]) -> dict:
+    ours = results["intake"]
+    return {
+        method: {f"ours / {base}": round(ours[method].rps / results[base][method].rps, 2) for base in baselines}
+        for method in ("GET", "POST")
+    }
+
+
+def part_data(run: dict, baselines: tuple[str, ...], **extra) -> dict:
+    results = run["results"]
+    return {
+        **extra,
+        "targets": {name: {m: asdict(r) for m, r in by_method.items()} for name, by_method in results.items()},
+        "ratios": ratios(results, baselines),
+    }
+
+
+def run_issue2(env, instance, load, args) -> tuple[dict, dict]:
+    targets = (
+        ("bare flask", "baseline_apps:create_hello()", hello_probes),
+        ("bare form", f"baseline_apps:create_form('{args.section}')", form_probes),
+        ("intake", "intake:create_app()", intake_probes),
+    )
+    run = run_targets(targets, env, instance, {"section": args.section}, load, args)
+    get, post = run["paths"]["intake"]
+    data = part_data(run, ("bare flask", "bare form"), section=args.section, get=get, post=post)
+    return data, run["results"]["bare flask"]
+
+
+def run_customer(env, instance, load, args, bare_flask: dict | None) -> dict:
+    link = setup_data(env, "customer-link")
+    targets = (
+        ("bare flask", "baseline_apps:create_hello()", hello_probes),
+        ("bare form", "baseline_apps:create_answer_form()", answer_form_probes),
+        ("intake", "intake:create_app()", customer_probes),
+    )
+    reuse = {"bare flask": bare_flask} if bare_flask else None
+    run = run_targets(targets, env, instance, {"link": link}, load, args, reuse)
+    return part_data(
+        run,
+        ("bare flask", "bare form"),
+        deal_id=link["deal_id"],
+        get="/p/<token>",
+        post="/p/<token>",
+        bare_flask_reused=bool(bare_flask),
+    )
+
+
+def run_routing(database: str, env: dict, instance: str, load, args) -> dict:
+    print(f"routing on {database}: migrating, demo data, building the data set", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    prepare_database(env)
+    arguments = ["routing", "--scale", str(args.scale), "--pool", str(args.route_pool)]
+    data = setup_data(env, *arguments, timeout=900)
+    data["setup_s"] = round(time.perf_counter() - started, 1)
+    targets = (
+        ("bare flask", "baseline_apps:create_hello()", hello_probes),
+        ("intake", "intake:create_app()", routing_probes),
+    )
+    run = run_targets(targets, env, instance, {"data": data}, load, args)
+    return part_data(
+        run,
+        ("bare flask",),
+        database=database,
+        get=run["paths"]["intake"][0] + " (deal page with the proposal)",
+        post="/deals/<id>/route (a fresh deal from the pool each time)",
+        **data,
+    )
+
+
 # --- Report ----------------------------------------------------------------------------
 
 
-def report(results: dict[str, dict[str, Result]], setup: dict) -> dict:
-    ours = results["intake"]
-    ratios = {
-        method: {
-            f"ours / {base}": round(ours[method].rps / results[base][method].rps, 2)
-            for base in ("bare flask", "bare form")
-        }
-        for method in ("GET", "POST")
-    }
-    targets = {name: {m: asdict(r) for m, r in by_method.items()} for name, by_method in results.items()}
-    return {"setup": setup, "targets": targets, "ratios": ratios}
-
-
-def print_table(data: dict) -> None:
-    s = data["setup"]
+def print_setup(s: dict) -> None:
     print(
         f"\ngunicorn -w {s['workers']} (sync) on {HOST}, {s['cpus']} CPUs; {s['client']}, "
-        f"{s['connections']} connections, {s['duration_s']} s per run after {s['warmup_s']} s warm-up\n"
-        f"GET {s['get']} (signed in) and POST {s['post']} (action=save, CSRF)\n"
+        f"{s['connections']} connections, {s['duration_s']} s per run after {s['warmup_s']} s warm-up"
     )
-    header = (
-        f"{'request':<8}{'target':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/req':>12}"
-        f"{'ours / bare flask':>19}{'ours / bare form':>18}"
-    )
+
+
+def print_table(title: str, part: dict, baselines: tuple[str, ...]) -> None:
+    print(f"\n{title}\n")
+    header = f"{'request':<8}{'target':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/req':>12}"
+    header += "".join(f"{'ours / ' + base:>19}" for base in baselines)
     print(header)
     print("-" * len(header))
     for method in ("GET", "POST"):
-        for name, by_method in data["targets"].items():
+        for name, by_method in part["targets"].items():
             r = by_method[method]
             line = f"{method:<8}{name:<12}{r['rps']:>9.1f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['cpu_ms']:>12.2f}"
             if name == "intake":
-                ratio = data["ratios"][method]
-                line += f"{ratio['ours / bare flask']:>18.2f}x{ratio['ours / bare form']:>17.2f}x"
+                line += "".join(f"{part['ratios'][method]['ours / ' + base]:>18.2f}x" for base in baselines)
             print(line)
+
+
+def short_sql(sql: str) -> str:
+    """The statement without its column list, with ? for every parameter and … for lists of them."""
+    sql = re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", sql)
+    sql = re.sub(r"%\(\w+\)s(::\w+(\(\d+\))?)?", "?", sql)  # psycopg's %(name)s::TYPE
+    sql = re.sub(r"\?(, \?)+", "…", sql)
+    return sql if len(sql) <= 240 else sql[:237] + "..."
+
+
+def scans_of(plans: list[dict]) -> list[dict]:
+    return [scan for plan in plans for scan in plan["scans"]]
+
+
+def print_plans(plans: list[dict], title: str) -> None:
+    print(f"  {title}")
+    for i, plan in enumerate(plans, 1):
+        print(f"   {i:>2}. {short_sql(plan['sql'])}")
+        print(f"       {' | '.join(plan['plan'])}")
+
+
+def print_routing(part: dict) -> None:
+    c, p, a = part["counts"], part["propose"], part["propose_any_partner"]
+    print(
+        f"\nIssue 4: routing on {part['database']} — {c['partners']:,} partners, {c['accounts']:,} accounts, "
+        f"{c['relationships']:,} relationships, {c['open_deals']:,} open deals ({c['decisions']:,} with a decision, "
+        f"{c['customer_links']:,} with a customer link); "
+        f"inserted in {part['build_s']} s, {part['setup_s']} s with migration, demo data and the runs below"
+    )
+    print(
+        f"\n  In process, routing.propose(deal) on a fresh session, {p['repetitions']} runs over {p['deals']} deals"
+        f" (each: {p['inputs']['relationships']} relationships, {p['inputs']['partners']} partners, "
+        f"{p['inputs']['open_deals']} other open deals on its name or domain; proposals: "
+        + ", ".join(f"{n} {decision}" for decision, n in p["decisions"].items())
+        + "):\n"
+        f"    load the inputs {p['load_ms']:.2f} ms + decide {p['decide_ms']:.2f} ms = {p['total_ms']:.2f} ms"
+        f" median (p90 {p['total_p90_ms']:.2f} ms)\n"
+        f"  The customer asks us to recommend a partner (any_partner: all {a['inputs']['partners']:,} partners "
+        f"are read, by design), {a['repetitions']} runs:\n"
+        f"    load the inputs {a['load_ms']:.2f} ms + decide {a['decide_ms']:.2f} ms = {a['total_ms']:.2f} ms median"
+    )
+    print()
+    print_plans(part["plans"], f"Queries of one propose() (deal {part['page_deal']}, with its own lookup) and plans:")
+    named = {plan["sql"] for plan in part["plans"]}
+    extra = [plan for plan in part["plans_any_partner"] if plan["sql"] not in named]
+    if extra:
+        print_plans(extra, "With any_partner, instead of the partners by id:")
+    route = part["route_request"]
+    shown = named | {plan["sql"] for plan in extra}
+    more = [plan for plan in route["plans"] if plan["sql"] not in shown]
+    print(
+        f"  The whole route request, in process (test client, deal {part['route_deal']}): "
+        + ", ".join(f"{n} {kind}" for kind, n in route["statements"].items())
+        + ("" if route["repeated"] else "; no statement run more than twice (no N+1)")
+    )
+    for sql, n in route["repeated"].items():
+        print(f"    run {n} times (an N+1?): {short_sql(sql)}")
+    if more:
+        print_plans(more, "Its other SELECTs and plans:")
+    found = [(scan, "") for scan in scans_of(part["plans"])] + [(s, ", any_partner only") for s in scans_of(extra)]
+    found += [(scan, ", route request") for scan in scans_of(more)]
+    large = [scan for scan, _ in found if scan["rows"] >= SMALL_TABLE]
+    print(
+        "  Scans: "
+        + ("; ".join(f"{s['table']} ({s['rows']:,} rows{where})" for s, where in found) or "none")
+        + f"; of tables of {SMALL_TABLE:,} rows or more: "
+        + (", ".join(s["table"] for s in large) or "none")
+    )
+    print_table(
+        f"  Over HTTP: GET {part['get']}; POST {part['post']}, signed in, CSRF",
+        part,
+        ("bare flask",),
+    )
+
+
+def report(data: dict) -> None:
+    s = data["setup"]
+    print_setup(s)
+    if "issue2" in data:
+        part = data["issue2"]
+        print_table(
+            f"Issue 2: GET {part['get']} (signed in) and POST {part['post']} (action=save, CSRF)",
+            part,
+            ("bare flask", "bare form"),
+        )
+        print("  (the mark is >= 0.80x of bare form)")
+    if "customer" in data:
+        part = data["customer"]
+        print_table(
+            "Issue 3: the customer's link, GET /p/<token> (their cookie) and POST /p/<token> "
+            "(a complete answer, CSRF; each POST changes the answer, so each one writes)",
+            part,
+            ("bare flask", "bare form"),
+        )
+        print(
+            "  (bare form: the customer's answer form, rendered and validated without layout or database"
+            + ("; bare flask: the runs of issue 2 above)" if part["bare_flask_reused"] else ")")
+        )
+    for part in data.get("routing", {}).values():
+        print_routing(part)
     before, after = s["load_average_before_after"]
     print(
-        "\nRatios are of req/s (1.00x = as fast as the baseline); the mark is >= 0.80x of bare form."
+        "\nRatios are of req/s (1.00x = as fast as the baseline)."
         "\ncpu ms/req is the gunicorn workers' CPU time per request, less sensitive to other load"
-        f" on the machine (load average {before} before, {after} after)."
+        f" on the machine (load average {before} before, {after} after; {s['elapsed_s']:.0f} s in all)."
         f"\nWritten to {RESULTS.relative_to(ROOT)}"
     )
 
@@ -484,16 +870,27 @@ def print_table(data: dict) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--only", choices=PARTS, action="append", help="run this part (repeatable); default: all three")
+    parser.add_argument(
+        "--database-url",
+        help="run the routing part on this PostgreSQL server too (a database is created there and dropped)",
+    )
     parser.add_argument("--section", choices=sorted(ANSWERS), default="need")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring")
     parser.add_argument("--duration", type=int, default=6, help="seconds measured per target and request")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    return parser.parse_args()
+    parser.add_argument("--scale", type=float, default=1.0, help="size of the routing data set (1 = issue 4's)")
+    parser.add_argument("--route-pool", type=int, default=4000, help="deals ready to route, one per route request")
+    args = parser.parse_args()
+    if args.database_url and args.only and "routing" not in args.only:
+        parser.error("--database-url is for the routing part: add --only routing")
+    return args
 
 
 def main() -> int:
     args = parse_args()
+    parts = args.only or PARTS
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
@@ -505,47 +902,51 @@ def main() -> int:
             )
     load = wrk_load if client == "wrk" else python_load
 
+    started = time.perf_counter()
     instance = tempfile.mkdtemp(prefix="intake-bench-")
-    results: dict[str, dict[str, Result]] = {name: {} for name, _, _ in TARGETS}
+    data: dict = {}
     load_before = os.getloadavg()
     try:
-        env = server_env(instance)
-        prepare_database(env)
-        with ExitStack() as stack:
-            # All three servers up at once (idle ones cost nothing), so the three runs of
-            # each request follow each other closely in time.
-            servers, probes = {}, {}
-            for name, app, make_probes in TARGETS:
-                log = Path(instance, f"gunicorn-{name.replace(' ', '-')}.log")
-                servers[name] = stack.enter_context(gunicorn(app.format(section=args.section), env, log))
-                probes[name] = make_probes(servers[name].port, args.section)
-            for i, method in enumerate(("GET", "POST")):
-                for name, server in servers.items():
-                    probe = probes[name][i]
-                    print(f"measuring {name}: {method} {probe.path}", file=sys.stderr, flush=True)
-                    results[name][method] = measure(load, server, probe, args)
+        bare_flask = None
+        if "issue2" in parts or "customer" in parts:
+            env = server_env(instance, f"sqlite:///{instance}/intake.sqlite")
+            prepare_database(env)
+            if "issue2" in parts:
+                data["issue2"], bare_flask = run_issue2(env, instance, load, args)
+            if "customer" in parts:
+                data["customer"] = run_customer(env, instance, load, args, bare_flask)
+        if "routing" in parts:
+            data["routing"] = {}
+            env = server_env(instance, f"sqlite:///{instance}/routing.sqlite")
+            data["routing"]["sqlite"] = run_routing("SQLite", env, instance, load, args)
+            if args.database_url:
+                with postgres_database(args.database_url) as url:
+                    env = server_env(instance, url)
+                    label = f"PostgreSQL (database {urlsplit(url).path[1:]}, dropped after)"
+                    data["routing"]["postgresql"] = run_routing(label, env, instance, load, args)
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(instance, ignore_errors=True)
 
-    setup = {
-        "workers": WORKERS,
-        "client": client,
-        "connections": args.connections,
-        "warmup_s": args.warmup,
-        "duration_s": args.duration,
-        "section": args.section,
-        "get": probes["intake"][0].path,
-        "post": probes["intake"][1].path,
-        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "cpus": os.cpu_count(),
+    data = {
+        "setup": {
+            "parts": list(parts),
+            "workers": WORKERS,
+            "client": client,
+            "connections": args.connections,
+            "warmup_s": args.warmup,
+            "duration_s": args.duration,
+            "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+            "cpus": os.cpu_count(),
+            "elapsed_s": round(time.perf_counter() - started, 1),
+        },
+        **data,
     }
-    data = report(results, setup)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
-    print_table(data)
+    report(data)
     return 0
 
 
