@@ -1,7 +1,7 @@
 """Normal forms of account domains and company names, so one account is recognised however it is typed.
 
-The same reduction as `intake.matching`, repeated here because the engine imports only the
-standard library; it never refuses a value, it only reduces it (an unusable one becomes "").
+The one reduction the product uses (`intake.matching` builds its checks on it). It never
+refuses a value, it only reduces it; refusing a malformed domain is the app's job.
 """
 
 import re
