@@ -243,3 +243,16 @@ def test_customer_text_cannot_make_the_pdf_read_a_file_or_call_a_server(app, cli
     text = pdf_text(by_recipient(smtp)[seed_deal.rep.email])
     assert "root:" not in text
     assert '<img src="file:///etc/passwd">' in text  # shown as the text it is
+
+
+def test_the_manager_cannot_recycle_a_deal_before_the_partners_deadline(app, client, seed_deal, make_user):
+    make_user("admin", email="boss@example.com")
+    route(client, seed_deal)
+    request = db.session.scalars(select(PartnerRequest)).one()
+    manager = app.test_client()
+    manager.submit("/login", {"email": "boss@example.com", "password": "correct horse battery"})
+    response = manager.submit(f"/admin/deals/{seed_deal.id}/recycle/{request.id}", page=f"/deals/{seed_deal.id}")
+    assert response.status_code == 302
+    assert "has not passed" in manager.get(f"/deals/{seed_deal.id}").get_data(as_text=True)
+    assert db.session.get(Deal, seed_deal.id).status == "routed"
+    assert db.session.get(PartnerRequest, request.id).response is None

@@ -188,3 +188,15 @@ def test_routing_explain_prints_the_decision_and_its_trace(app, client, ready, m
     assert "decision version 1" in after.output and "- leader:" in after.output
     missing = app.test_cli_runner().invoke(args=["routing", "explain", "999999"])
     assert missing.exit_code == 2
+
+
+def test_an_override_cannot_name_an_inactive_partner(app, client, ready, make_partner, make_user):
+    gone = make_partner(name="Gone Partners", is_active=False)
+    deal = ready(originator="vendor", vendor_strength=4)
+    route(client, deal)
+    manager = app.test_client()
+    manager.submit("/login", {"email": make_user("admin").email, "password": "correct horse battery"})
+    form = {"leader": f"partner:{gone.id}", "fulfilment": "vendor", "reason": "Try it."}
+    response = manager.submit(f"/admin/deals/{deal.id}/override", form)
+    assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
+    assert [d.kind for d in db.session.get(Deal, deal.id).decisions] == ["engine"]

@@ -18,7 +18,7 @@ from ..mail import outbox
 from ..mail.attachments import Recipe
 from ..models import Deal, Decision, Partner, PartnerRequest, User
 from ..models.types import utcnow
-from . import summary
+from . import routing, summary
 
 REQUEST_PURPOSE = "partner-request"
 
@@ -106,7 +106,7 @@ def _routed(deal: Deal, decision: Decision) -> None:
     )
     acting = {p["partner_id"] for p in (output["leader"], output["fulfilment"]) if p and p["kind"] == "partner"}
     partner_copy = None
-    for partner_id in summary.role_partners(output):
+    for partner_id in routing.role_partners(output):
         partner = db.session.get(Partner, partner_id)
         if partner is None or not partner.contact_email:
             continue

@@ -382,15 +382,21 @@ def describe(output: dict, partners: dict[int, str]) -> dict:
     }
 
 
+def role_partners(output: dict) -> list[int]:
+    """Partners with any role in a decision, in order: leading, fulfilling, supporting."""
+    ids: list[int] = []
+    parties = [output.get("leader"), output.get("fulfilment")] + [r["party"] for r in output.get("supporting", [])]
+    for party in parties:
+        if party and party.get("kind") == "partner" and party["partner_id"] not in ids:
+            ids.append(party["partner_id"])
+    return ids
+
+
 def partner_names(*outputs: dict) -> dict[int, str]:
     """Names of every partner these decisions mention, in one query."""
     ids = set()
     for output in outputs:
-        for party in [output.get("leader"), output.get("fulfilment")] + [
-            r["party"] for r in output.get("supporting", [])
-        ]:
-            if party and party.get("kind") == "partner":
-                ids.add(party["partner_id"])
+        ids.update(role_partners(output))
         ids.update(r["partner_id"] for r in output.get("recommendations", []))
     if not ids:
         return {}

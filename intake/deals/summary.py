@@ -27,15 +27,6 @@ FULFILMENT_WORDS = {
 CONTACT_WORDS = {"partner": "the partner", "vendor": "the vendor", "no_preference": "no preference"}
 
 
-def role_partners(output: dict) -> list[int]:
-    """Partners with any role in a decision: leading, fulfilling or supporting."""
-    ids = []
-    for party in [output.get("leader"), output.get("fulfilment")] + [r["party"] for r in output.get("supporting", [])]:
-        if party and party.get("kind") == "partner" and party["partner_id"] not in ids:
-            ids.append(party["partner_id"])
-    return ids
-
-
 def context(decision: Decision, copy: str) -> dict:
     """Everything the summary shows for this copy of this decision version."""
     if copy not in COPIES:
@@ -45,7 +36,7 @@ def context(decision: Decision, copy: str) -> dict:
     output = decision.output
     words = routing.describe(output, routing.partner_names(output))
     answer = deal.customer_answer
-    partners = db.session.scalars(select(Partner).where(Partner.id.in_(role_partners(output)))).all()
+    partners = db.session.scalars(select(Partner).where(Partner.id.in_(routing.role_partners(output)))).all()
     shares_contact = copy == "vendor" or (answer is not None and answer.consented_at is not None)
     summary = {
         "copy": copy,

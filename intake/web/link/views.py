@@ -174,4 +174,4 @@ def submit(token: str):
             continue
         flash(_("Thank you: we have your answers.") if changed else _("Your answers are saved."), "success")
         return redirect(url_for("link.answer", token=token))
-    return None
+    raise AssertionError("unreachable: the last attempt returns or raises")
