@@ -7,7 +7,7 @@ does both). It starts bench/smtp_sink.py, a discarding aiosmtpd server, in a pro
 on a free loopback port and stops it at the end; the app is pointed at it
 (INTAKE_MAIL_SERVER=127.0.0.1).
 
-1. Routes a ready demo deal with the app's own routing.route_deal, as the rep, and drains the
+1. Routes a ready demo deal with the app's own decisions.route_deal, as the rep, and drains the
    mail that queues with the real worker: the routed vendor's message is the model for the rest
    (its recipients, subject, text and HTML), and its PDF is built and stored once.
 2. Per round and per variant (plain; with the PDF): queue N copies of that message in one
@@ -20,7 +20,7 @@ on a free loopback port and stops it at the end; the app is pointed at it
    same bytes as Stored(...) attachments, to tell the recipe's cost from the attachment's.
    Rendering is timed apart (3).
    The server's count is checked after every run: every message really arrived.
-3. The median time to render the deal summary (template and WeasyPrint, as summary.build does
+3. The median time to render the deal summary (template and WeasyPrint, as documents.build does
    the first time) beside a one-line page, render_pdf("<p>hello</p>").
 
 Prints JSON on stdout; progress on stderr.
@@ -93,13 +93,18 @@ def median_ms(fn, repetitions: int) -> float:
 def measure(args, sink: SmtpSink) -> dict:
     import os
 
-    os.environ.update(INTAKE_MAIL_SERVER="127.0.0.1", INTAKE_MAIL_PORT=str(sink.port), INTAKE_MAIL_WORKER="0")
+    os.environ.update(
+        INTAKE_MAIL_SERVER="127.0.0.1",
+        INTAKE_MAIL_PORT=str(sink.port),
+        INTAKE_MAIL_WORKER="0",
+        INTAKE_PARTNER_SWEEP="0",
+    )
     import flask_mail
     from flask import render_template
     from sqlalchemy import select
 
     from intake import create_app
-    from intake.deals import routing, summary
+    from intake.deals import decisions, documents
     from intake.extensions import db
     from intake.mail import delivery, outbox, worker
     from intake.mail.attachments import Recipe, Stored
@@ -125,8 +130,8 @@ def measure(args, sink: SmtpSink) -> dict:
         # 1. A real routed deal and its mail.
         decision = None
         for deal in db.session.scalars(select(Deal).where(Deal.status == "ready_to_route").order_by(Deal.id)):
-            if routing.propose(deal)[1]["status"] == "routable":
-                decision = routing.route_deal(deal, actor=deal.rep)
+            if decisions.propose(deal).decision.status == "routable":
+                decision = decisions.route_deal(deal, actor=deal.rep)
                 db.session.commit()
                 break
         if decision is None:
@@ -211,7 +216,7 @@ def measure(args, sink: SmtpSink) -> dict:
 
         # 3. Rendering.
         def render_summary() -> bytes:
-            copy = summary.context(decision, "vendor")
+            copy = documents.view(decision, "vendor")
             return render_pdf(render_template("pdf/deal_summary.html", s=copy, generated_at=utcnow()))
 
         summary_ms = median_ms(render_summary, args.renders)

@@ -522,6 +522,7 @@ def server_env(instance: str, database_url: str) -> dict:
         # The outbox worker thread `make run` starts in the app process would poll the database
         # every few seconds during the measurements; deployments run it as its own process.
         INTAKE_MAIL_WORKER="0",
+        INTAKE_PARTNER_SWEEP="0",
         PYTHONDONTWRITEBYTECODE="1",  # leave no __pycache__ behind in bench/
     )
     return env

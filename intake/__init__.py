@@ -30,11 +30,12 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     register_extensions(app)
+    register_templates(app)
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
     register_logging(app)
-    register_mail_worker(app)
+    register_background_work(app)
     return app
 
 
@@ -48,15 +49,25 @@ def register_extensions(app: Flask) -> None:
     ext.login_manager.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
-    from .deals import summary
+    from .deals import documents
     from .mail import attachments
 
-    attachments.register("deal_summary", summary.build)
+    attachments.register("deal_summary", documents.build)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def register_templates(app: Flask) -> None:
+    from . import vocabulary
+
+    # Templates read product words from the one vocabulary: `deal.status|words("status")`.
+    app.add_template_filter(vocabulary.words, "words")
+    app.add_template_filter(vocabulary.strength_words, "strength_words")
+    app.add_template_filter(vocabulary.country_name, "country_name")
+    app.add_template_global(vocabulary.history_changes, "history_changes")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -81,10 +92,13 @@ def register_cli(app: Flask) -> None:
     cli.init_app(app)
 
 
-def register_mail_worker(app: Flask) -> None:
+def register_background_work(app: Flask) -> None:
+    """In development only: the outbox worker and the partner sweep run inside the app process."""
+    from .deals import sweeper
     from .mail import worker
 
     worker.init_app(app)
+    sweeper.init_app(app)
 
 
 def register_logging(app: Flask) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import User
-from .models.users import ROLES
+from .vocabulary import USER_ROLE
 
 
 def init_app(app: Flask) -> None:
@@ -29,7 +29,7 @@ def users():
 
 @users.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="rep", show_default=True)
+@click.option("--role", type=click.Choice(USER_ROLE.codes), default="rep", show_default=True)
 @click.option("--name", default="", help="Display name (default: the part of the email before @).")
 @click.password_option(help="Prompted for when not given.")
 def create_user(email: str, role: str, name: str, password: str):
@@ -53,28 +53,32 @@ def create_user(email: str, role: str, name: str, password: str):
 @with_appcontext
 def explain(deal_id: int):
     """Print a deal's decision in force and its trace (or the engine's proposal if none yet)."""
-    import json
-
-    from .deals import routing
+    from .deals import audiences, decisions
+    from .deals import snapshot as snapshots
+    from .errors import DomainError
     from .models import Deal
 
     deal = db.session.get(Deal, deal_id)
     if deal is None:
         raise click.UsageError(f"There is no deal {deal_id}.")
-    decision = routing.current_decision(deal)
-    if decision is not None:
-        click.echo(f"Deal {deal.id} ({deal.title}), decision version {decision.version} ({decision.kind}):")
-        output = decision.output
-    elif deal.account is not None:
-        click.echo(f"Deal {deal.id} ({deal.title}) is not routed; the engine would decide:")
-        output = routing.propose(deal)[1]
+    version = decisions.current(deal)
+    if version is not None:
+        click.echo(f"Deal {deal.id} ({deal.title}), decision version {version.version} ({version.kind}):")
+        decision = version.routing
+        names = audiences.snapshot_names(snapshots.of(version))
     else:
-        raise click.UsageError(f"Deal {deal_id} has no account yet: nothing to decide.")
-    words = routing.describe(output, routing.partner_names(output))
-    click.echo(f"  {words['leader']} leads; {words['fulfilment']} fulfils; status {output['status']}.")
-    for step in output["trace"]:
-        click.echo(f"  - {step['rule']}: {step['says']}")
-    click.echo(json.dumps(output, indent=2, ensure_ascii=False))
+        try:
+            proposal = decisions.propose(deal)
+        except DomainError as exc:
+            raise click.UsageError(f"Deal {deal_id}: {exc.message}") from None
+        click.echo(f"Deal {deal.id} ({deal.title}) is not routed; the engine would decide:")
+        decision = proposal.decision
+        names = {pid: p.name for pid, p in proposal.facts.partners.items()}
+    words = audiences.describe(decision, names, audiences.vendor_name())
+    click.echo(f"  {words['leader']} leads; {words['fulfilment']} fulfils; status {decision.status}.")
+    for step in decision.trace:
+        click.echo(f"  - {step.rule}: {step.says}")
+    click.echo(decision.to_json())
 
 
 @click.group(help="Partners' answers to routed deals.")
@@ -88,9 +92,9 @@ def sweep_partners():
     """Remind partners whose deadline nears and alert the channel manager to passed ones (run it every few minutes)."""
     from .deals import partners as service
 
-    reminders, overdue = service.sweep()
+    reminders, passed = service.sweep()
     db.session.commit()
-    click.echo(f"{reminders} reminder(s) and {overdue} overdue alert(s) queued.")
+    click.echo(f"{reminders} reminder(s) queued; {passed} deadline(s) passed.")
 
 
 @click.group(help="Demo data for trying Intake out.")

@@ -129,6 +129,10 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         # How long a partner has to accept or decline a routed deal, and when it is reminded.
         "PARTNER_RESPONSE_DAYS": int(env.get("INTAKE_PARTNER_RESPONSE_DAYS", "5")),
         "PARTNER_REMIND_HOURS": int(env.get("INTAKE_PARTNER_REMIND_HOURS", "24")),
+        # Reminders and passed deadlines swept by a thread in the app process, for `make run`;
+        # in production a timer runs `flask --app intake partners sweep` instead.
+        "PARTNER_SWEEP": env.get("INTAKE_PARTNER_SWEEP", "1" if mode == "development" else "0") == "1",
+        "PARTNER_SWEEP_SECONDS": float(env.get("INTAKE_PARTNER_SWEEP_SECONDS", "60")),
         "LINK_MISSES_PER_ADDRESS": int(env.get("INTAKE_LINK_MISSES_PER_ADDRESS", "30")),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": "translations",

@@ -1,13 +1,19 @@
-"""A small, believable data set for `make run`: users, partners, accounts and deals."""
+"""A small, believable data set for `make run`: users, partners, accounts and deals in several states.
+
+Every record is made the way a user's action makes it — the questionnaire's services, the
+customer's answer by their link, routing, a partner's acceptance, won — so the demo holds
+nothing the app itself would not have written.
+"""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from . import audit
+from sqlalchemy import select
+
 from .admin import services as admin
+from .deals import customer, decisions, partner_requests, partners, services
 from .extensions import db
-from .matching import normalise_company
-from .models import Account, CustomerAnswer, Deal, Relationship
+from .models import Account
 
 DEMO_PASSWORD = "intake-demo"
 
@@ -47,6 +53,7 @@ ACCOUNTS = (
     ("Rheinland Logistik GmbH", "rheinland-logistik.example", "DE", "Manufacturing", "1000-4999", 5),
     ("Maple Learning Inc", "maplelearning.example", "CA", "Education", "250-999", 1),
 )
+CONSENT = "I agree that the vendor may share these answers and my contact details with the partner who helps us."
 
 
 def load() -> None:
@@ -56,7 +63,7 @@ def load() -> None:
         for email, name, role in USERS
     }
     manager = users["manager@example.com"]
-    partners = [
+    partner_rows = [
         admin.save_partner(
             None,
             dict(name=n, contact_name=cn, contact_email=ce, countries=c, verticals=v, tier=t),
@@ -66,208 +73,232 @@ def load() -> None:
     ]
     reps = [users["alice@example.com"], users["bob@example.com"]]
     today = datetime.now(UTC).date()
-    accounts = []
-    for i, (name, domain, country, vertical, size, strength) in enumerate(ACCOUNTS):
-        account = Account(
-            name=name,
-            name_key=normalise_company(name),
-            domain=domain,
-            country=country,
-            vertical=vertical,
-            size_band=size,
-            owner=reps[i % 2],
-            vendor_strength=strength,
-            vendor_since=date(2015 + i % 8, 1 + i % 12, 1) if strength else None,
-        )
-        db.session.add(account)
-        accounts.append(account)
-    db.session.flush()
 
-    statuses = (
-        "draft",
-        "awaiting_customer",
-        "awaiting_customer",
-        "ready_to_route",
-        "routed",
-        "accepted",
-        "won",
-        "draft",
-    )
-    for i, status in enumerate(statuses):
-        account = accounts[i]
+    # Deals in the states a working week leaves them in.
+    stages = ("draft", "awaiting_customer", "awaiting_customer", "ready_to_route", "routed", "accepted", "won", "draft")
+    for i, stage in enumerate(stages):
         rep = reps[i % 2]
-        partner = partners[i % len(partners)]
-        by_partner = i % 3 == 1
-        deal = Deal(
-            rep=rep,
-            account=account,
-            status=status,
-            contact_name=f"Contact {i + 1}",
-            contact_title="Head of IT",
-            contact_email=f"it@{account.domain}",
-            contact_phone="+49 30 1234567",
-            originator="partner" if by_partner else "vendor",
-            originator_partner=partner if by_partner else None,
-            origin_channel="partner_marketing" if by_partner else "meeting",
-            origin_date=today - timedelta(days=30 + i * 7),
-            pain_points=["Rising infrastructure cost", "Security or compliance gaps"][: 1 + i % 2],
-            business_impact="Cost overruns and audit findings slow the business down.",
-            incumbent="On-premises servers, end of support next year",
-            solutions=["Cloud platform", "Managed security"][: 1 + i % 2],
-            estimated_value=Decimal(25000 + 15000 * i),
-            currency="EUR",
-            close_date=today + timedelta(days=60 + i * 10),
-            budget=("approved", "identified", "unknown")[i % 3],
-            has_decision_maker=True,
-            decision_maker="CIO",
-            decision_process="CIO decides with the CFO above 50k.",
-            competitors="Two hyperscalers",
-            next_step="Technical workshop",
-            next_step_date=today + timedelta(days=7 + i),
-            partners_known="yes",
+        partner = partner_rows[i % len(partner_rows)]
+        # Deals further along were found by the vendor, so they route without alignment.
+        by_partner = i % 3 == 1 and stage not in ("routed", "accepted", "won")
+        name, domain, country, vertical, size, strength = ACCOUNTS[i]
+        deal = qualify(
+            rep,
+            today,
+            account=dict(
+                name=name,
+                domain=domain,
+                country=country,
+                vertical=vertical,
+                size_band=size,
+                vendor_strength=strength,
+                vendor_since=date(2015 + i % 8, 1 + i % 12, 1) if strength else None,
+            ),
+            contact=dict(
+                contact_name=f"Contact {i + 1}",
+                contact_title="Head of IT",
+                contact_email=f"it@{domain}",
+                contact_phone="+49 30 1234567",
+            ),
+            origin=dict(
+                originator="partner" if by_partner else "vendor",
+                originator_partner_id=partner.id if by_partner else None,
+                origin_channel="partner_marketing" if by_partner else "meeting",
+                origin_date=today - timedelta(days=30 + i * 7),
+            ),
+            need=dict(
+                pain_points=["Rising infrastructure cost", "Security or compliance gaps"][: 1 + i % 2],
+                business_impact="Cost overruns and audit findings slow the business down.",
+                incumbent="On-premises servers, end of support next year",
+                solutions=["Cloud platform", "Managed security"][: 1 + i % 2],
+                estimated_value=Decimal(25000 + 15000 * i),
+                close_date=today + timedelta(days=60 + i * 10),
+            ),
+            qualification=dict(budget=("approved", "identified", "unknown")[i % 3]),
+            landscape=[dict(partner_id=partner.id, strength=2 + i % 4, since=date(2019, 1 + i, 1))],
+            complete=stage != "draft",
+            partial=i == 7,
         )
-        if status == "draft" and i == 7:
-            deal.close_date = deal.budget = deal.next_step_date = None
-            deal.next_step = ""
-            deal.partners_known = None
-        if status != "draft":
-            deal.completed_at = datetime.now(UTC) - timedelta(days=20 - i)
-        db.session.add(deal)
-        db.session.flush()
-        if deal.partners_known == "yes":
-            db.session.add(
-                Relationship(
-                    account=account,
-                    deal_id=deal.id,
-                    partner_id=partner.id,
-                    strength=2 + i % 4,
-                    source="rep",
-                    since=date(2019, 1 + i, 1),
-                    does_what="Runs their servers and licences",
-                    position=0,
-                )
+        if stage == "draft":
+            continue
+        if stage == "awaiting_customer":
+            customer.create_link(deal, language="de" if country in ("DE", "AT", "CH") else "en", actor=rep)
+            continue
+        # Customers further along asked for the vendor as their contact, so those deals route at once.
+        contact = "no_preference" if stage == "ready_to_route" else "vendor"
+        answer_as_customer(deal, rep, rows=[(partner.id, 3 + i % 3)], fulfilment="no_preference", contact=contact)
+        if stage == "ready_to_route":
+            continue
+        decisions.route_deal(deal, actor=rep)
+        if stage in ("accepted", "won"):
+            for request in partner_requests.of_decision(decisions.current(deal)):
+                partners.accept(request)
+        if stage == "won":
+            services.close_deal(
+                deal,
+                outcome="won",
+                closed_on=today - timedelta(days=2),
+                final_value=Decimal(110000),
+                reason="",
+                actor=rep,
             )
-        audit.record(rep, "deal", deal.id, "created", {"status": [None, status]})
 
-    _seed_examples(reps, partners, accounts, today)
+    _seed_examples(reps, partner_rows, today)
 
 
-def _ready_deal(rep, account, today, **values) -> Deal:
-    """A completed questionnaire, answered by the customer: ready to route."""
-    answers = dict(
-        rep=rep,
-        account=account,
-        status="ready_to_route",
-        contact_name="Pat Customer",
-        contact_title="COO",
-        contact_email=f"pat@{account.domain}",
-        origin_date=today - timedelta(days=12),
-        pain_points=["Legacy system end of life"],
-        business_impact="Their platform goes out of support.",
-        solutions=["Cloud platform", "Migration services"],
-        estimated_value=Decimal(90000),
-        currency="EUR",
-        close_date=today + timedelta(days=75),
-        budget="identified",
-        has_decision_maker=True,
-        decision_maker="COO",
-        next_step="Scoping call",
-        next_step_date=today + timedelta(days=4),
-        partners_known="yes",
-        completed_at=datetime.now(UTC) - timedelta(days=3),
+def qualify(rep, today, *, account, contact, origin, need, qualification, landscape, complete=True, partial=False):
+    """Fill the questionnaire as a rep does, section by section, and complete it; `partial` stops after the need."""
+    deal = services.start_deal(rep=rep)
+    existing = db.session.scalar(select(Account).where(Account.domain == account["domain"]))
+    if existing is not None:
+        services.save_account_section(deal, {"account_id": existing.id, **contact}, actor=rep)
+    else:
+        services.save_account_section(deal, {**account, **contact}, actor=rep, replacing=True)
+    services.save_section(deal, "origin", origin, actor=rep)
+    services.save_section(
+        deal,
+        "need",
+        {
+            "pain_other": "",
+            "incumbent": "",
+            "currency": "EUR",
+            **need,
+        },
+        actor=rep,
     )
-    deal = Deal(**{**answers, **values})
-    db.session.add(deal)
-    db.session.flush()
-    audit.record(rep, "deal", deal.id, "created", {"status": [None, deal.status]})
+    if partial:
+        return deal
+    services.save_section(
+        deal,
+        "qualification",
+        {
+            "has_decision_maker": True,
+            "decision_maker": "CIO",
+            "decision_process": "CIO decides with the CFO above 50k.",
+            "competitors": "Two hyperscalers",
+            "next_step": "Technical workshop",
+            "next_step_date": today + timedelta(days=7),
+            **qualification,
+        },
+        actor=rep,
+    )
+    rows = [
+        {"partner_name": "", "does_what": "Runs their servers and licences", "notes": "", **row} for row in landscape
+    ]
+    services.save_landscape(deal, "yes" if rows else "no", rows, actor=rep)
+    if complete:
+        services.complete_deal(deal, actor=rep)
     return deal
 
 
-def _customer_said(deal, *, partner, strength, fulfilment, contact) -> None:
-    db.session.add(
-        CustomerAnswer(
-            deal=deal,
-            company_name=deal.account.name,
-            contact_name=deal.contact_name,
-            contact_email=deal.contact_email,
-            works_with_partner="yes",
-            fulfilment=fulfilment,
-            fulfilment_row=0 if fulfilment == "partner" else None,
-            contact_preference=contact,
-            consented_at=datetime.now(UTC),
-            consent_text="Demo consent",
-            language="en",
-        )
-    )
-    db.session.add(
-        Relationship(
-            account=deal.account,
-            deal_id=deal.id,
-            partner_id=partner.id,
-            strength=strength,
-            source="customer",
-            duration="over_5",
-            does_what="Runs our IT",
-            position=0,
-        )
+def answer_as_customer(deal, rep, *, rows, fulfilment, contact, chosen_row=None):
+    """The customer answers by their personal link: their partners, the delivery they want, their contact."""
+    link = customer.create_link(deal, language="en", actor=rep)
+    customer.record_answer(
+        link,
+        {
+            "company_name": deal.account.name,
+            "contact_name": deal.contact_name,
+            "contact_title": deal.contact_title,
+            "contact_email": deal.contact_email,
+            "contact_phone": deal.contact_phone,
+            "works_with_partner": "yes" if rows else "no",
+            "fulfilment": fulfilment,
+            "fulfilment_reason": "",
+            "contact_preference": contact,
+        },
+        [
+            {
+                "partner_id": pid,
+                "partner_name": "",
+                "duration": "over_5",
+                "strength": strength,
+                "does_what": "Runs our IT",
+            }
+            for pid, strength in rows
+        ],
+        chosen_row=chosen_row,
+        consent=True,
+        consent_text=CONSENT,
+        language="en",
     )
 
 
-def _seed_examples(reps, partners, accounts, today) -> None:
+def _seed_examples(reps, partner_rows, today) -> None:
     """The seed article's two worked examples, and two deals that compete for one account."""
     alice, bob = reps
-    thames, nordlicht, harbor = partners[2], partners[0], partners[4]
+    thames, nordlicht, harbor = partner_rows[2], partner_rows[0], partner_rows[4]
+
+    def account(index, **overrides):
+        name, domain, country, vertical, size, strength = ACCOUNTS[index]
+        values = dict(
+            name=name, domain=domain, country=country, vertical=vertical, size_band=size, vendor_strength=strength
+        )
+        return {**values, "vendor_since": None, **overrides}
+
+    def ready(rep, index, *, origin, landscape, account_values=None, complete=True):
+        name, domain, *_ = ACCOUNTS[index]
+        return qualify(
+            rep,
+            today,
+            account=account_values or account(index),
+            contact=dict(
+                contact_name="Pat Customer", contact_title="COO", contact_email=f"pat@{domain}", contact_phone=""
+            ),
+            origin={"origin_date": today - timedelta(days=12), "originator_partner_id": None, **origin},
+            need=dict(
+                pain_points=["Legacy system end of life"],
+                business_impact="Their platform goes out of support.",
+                solutions=["Cloud platform", "Migration services"],
+                estimated_value=Decimal(90000),
+                close_date=today + timedelta(days=75),
+            ),
+            qualification=dict(budget="identified", decision_maker="COO", next_step="Scoping call"),
+            landscape=landscape,
+            complete=complete,
+        )
 
     # 1. A partner has served Dublin Freight for years and introduced our products; the
     #    customer, happy with them, comes to us directly, though nobody here knows them.
-    dublin = accounts[8]
-    dublin.vendor_strength = 0
-    first = _ready_deal(alice, dublin, today, originator="customer", origin_channel="referral")
-    db.session.add(
-        Relationship(
-            account=dublin,
-            deal_id=first.id,
-            partner_id=thames.id,
-            strength=4,
-            source="rep",
-            does_what="Their IT provider for years",
-            position=0,
-        )
+    first = ready(
+        alice,
+        8,
+        origin=dict(originator="customer", origin_channel="referral"),
+        landscape=[dict(partner_id=thames.id, strength=4, does_what="Their IT provider for years")],
+        account_values=account(8, vendor_strength=0),
     )
-    _customer_said(first, partner=thames, strength=5, fulfilment="partner", contact="no_preference")
+    answer_as_customer(first, alice, rows=[(thames.id, 5)], fulfilment="partner", contact="no_preference", chosen_row=0)
 
     # 2. We have served Rheinland Logistik for a decade; a partner's marketing produced a lead
     #    there, but nobody at the partner knows the customer.
-    rheinland = accounts[10]
-    rheinland.vendor_strength = 5
-    second = _ready_deal(
-        alice, rheinland, today, originator="partner", originator_partner=nordlicht, origin_channel="partner_marketing"
+    second = ready(
+        alice,
+        10,
+        origin=dict(originator="partner", originator_partner_id=nordlicht.id, origin_channel="partner_marketing"),
+        landscape=[dict(partner_id=nordlicht.id, strength=1, does_what="Sent the campaign")],
+        account_values=account(10, vendor_strength=5, vendor_since=date(2015, 3, 1)),
     )
-    db.session.add(
-        Relationship(
-            account=rheinland,
-            deal_id=second.id,
-            partner_id=nordlicht.id,
-            strength=1,
-            source="rep",
-            does_what="Sent the campaign",
-            position=0,
-        )
-    )
-    _customer_said(second, partner=nordlicht, strength=1, fulfilment="no_preference", contact="no_preference")
+    answer_as_customer(second, alice, rows=[(nordlicht.id, 1)], fulfilment="no_preference", contact="no_preference")
 
     # 3. Two deals for Maple Learning: Bob found one, a partner registered the other.
-    maple = accounts[11]
-    _ready_deal(bob, maple, today, originator="vendor", origin_channel="meeting", partners_known="no")
-    other = _ready_deal(
+    maple = ready(bob, 11, origin=dict(originator="vendor", origin_channel="meeting"), landscape=[])
+    answer_as_customer(maple, bob, rows=[], fulfilment="no_preference", contact="no_preference")
+    ready(
         alice,
-        maple,
-        today,
-        originator="partner",
-        originator_partner=harbor,
-        origin_channel="referral",
-        status="awaiting_customer",
+        11,
+        origin=dict(originator="partner", originator_partner_id=harbor.id, origin_channel="referral"),
+        landscape=[dict(partner_id=harbor.id, strength=3)],
     )
-    db.session.add(
-        Relationship(account=maple, deal_id=other.id, partner_id=harbor.id, strength=3, source="rep", position=0)
+
+    # 4. One that got away: Northwind Clinics bought directly from us, then chose a competitor.
+    lost = ready(bob, 9, origin=dict(originator="vendor", origin_channel="campaign"), landscape=[])
+    answer_as_customer(lost, bob, rows=[], fulfilment="direct", contact="vendor")
+    decisions.route_deal(lost, actor=bob)
+    services.close_deal(
+        lost,
+        outcome="lost",
+        closed_on=today - timedelta(days=5),
+        final_value=Decimal(0),
+        reason="They chose a competitor's bundle with a longer support term.",
+        actor=bob,
     )

@@ -1,6 +1,6 @@
 """Languages of the customer-facing pages and mail (Flask-Babel)."""
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 
 from .extensions import babel
 
@@ -10,9 +10,10 @@ LANGUAGES = {"en": "English", "de": "Deutsch"}
 def select_locale() -> str:
     """The customer's language: chosen on the page, else set on their link, else their browser's.
 
-    Pages for reps and the channel manager are in English.
+    Pages for reps and the channel manager are in English, and so is work outside a request
+    (commands, the worker); mail to the customer sets its own language.
     """
-    if request.blueprint != "link":
+    if not has_request_context() or request.blueprint != "link":
         return "en"
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:

@@ -88,20 +88,15 @@ def is_guessing(address: str, now: datetime | None = None) -> bool:
     return misses >= current_app.config["LINK_MISSES_PER_ADDRESS"]
 
 
-def resolve(token: str, *, address: str, lock: bool = False, now: datetime | None = None) -> CustomerLink | None:
+def resolve(token: str, *, address: str, now: datetime | None = None) -> CustomerLink | None:
     """Return the live link for this token, None when there is none, or raise LinkGone.
 
-    A miss is recorded against the address (the caller commits it). With `lock`, the
-    link row is locked for the rest of the transaction, so two submissions of one
-    customer's answer are applied one after the other.
+    A miss is recorded against the address (the caller commits it).
     """
     now = now or datetime.now(UTC)
     link = None
     if plausible(token):
-        query = select(CustomerLink).where(CustomerLink.token_hash == _hash(token))
-        if lock:
-            query = query.with_for_update()
-        link = db.session.scalar(query)
+        link = db.session.scalar(select(CustomerLink).where(CustomerLink.token_hash == _hash(token)))
     if link is None:
         db.session.add(LinkMiss(address=address, at=now))
         return None

@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 from intake import create_app
 from intake.config import database_driver
 from intake.extensions import db
-from intake.models import CustomerAnswer, Relationship, User
+from intake.models import User
 
 POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("INTAKE_REQUIRE_POSTGRES") == "1"
@@ -194,11 +194,11 @@ def admin(make_user, login):
 
 @pytest.fixture
 def make_partner(app):
-    """Create a partner with sensible defaults; any column can be overridden."""
+    """Create a partner as the channel manager does; any field can be overridden, `is_active=False` deactivates."""
     counter = iter(range(1, 10_000))
 
-    def make(**overrides):
-        from intake.models import Partner
+    def make(*, is_active: bool = True, **overrides):
+        from intake.admin import services as admin
 
         n = next(counter)
         values = dict(
@@ -210,8 +210,9 @@ def make_partner(app):
             tier="gold",
         )
         values.update(overrides)
-        partner = Partner(**values)
-        db.session.add(partner)
+        partner = admin.save_partner(None, values, actor=None)
+        if not is_active:
+            admin.set_partner_active(partner, False, actor=None)
         db.session.commit()
         return partner
 
@@ -219,12 +220,12 @@ def make_partner(app):
 
 
 @pytest.fixture
-def make_account(app):
+def make_account(app, make_user):
+    """Create an account as a rep does, in a questionnaire's first section; the draft is then discarded."""
     counter = iter(range(1, 10_000))
 
-    def make(**overrides):
-        from intake.matching import normalise_company
-        from intake.models import Account
+    def make(*, owner=None, **overrides):
+        from intake.deals import services
 
         n = next(counter)
         values = dict(
@@ -234,30 +235,212 @@ def make_account(app):
             vertical="Retail",
             size_band="50-249",
             vendor_strength=2,
+            vendor_since=None,
         )
         values.update(overrides)
-        account = Account(name_key=normalise_company(values["name"]), **values)
-        db.session.add(account)
+        rep = owner or make_user("rep")
+        draft = services.start_deal(rep=rep)
+        services.save_account_section(draft, values, actor=rep, replacing=True)
+        account = draft.account
+        services.discard_draft(draft, actor=rep)
         db.session.commit()
         return account
 
     return make
 
 
+SECTIONS = {
+    "contact": ("contact_name", "contact_title", "contact_email", "contact_phone"),
+    "origin": ("originator", "originator_partner_id", "origin_channel", "origin_date"),
+    "need": (
+        "pain_points",
+        "pain_other",
+        "business_impact",
+        "incumbent",
+        "solutions",
+        "estimated_value",
+        "currency",
+        "close_date",
+    ),
+    "qualification": (
+        "budget",
+        "has_decision_maker",
+        "decision_maker",
+        "decision_process",
+        "competitors",
+        "next_step",
+        "next_step_date",
+    ),
+}
+
+
 @pytest.fixture
 def make_deal(app, make_account):
-    """Create a deal for a rep; by default a draft on a new account."""
+    """Qualify a deal as its rep does, section by section, through the questionnaire's services.
 
-    def make(rep, **overrides):
-        from intake.models import Deal
+    `status` is how far it goes: `draft` (every section answered, not completed), `awaiting_customer`
+    (completed), `ready_to_route` (the customer answered: no partner, no preference). `partners`
+    is the rep's view of the customer's partners, as [(partner or a typed name, strength), …]. Any answer can be
+    overridden by its field name; `originator_partner` takes a partner.
+    """
 
-        values = dict(rep=rep, status="draft")
-        if "account" not in overrides:
-            values["account"] = make_account()
-        values.update(overrides)
-        deal = Deal(**values)
-        db.session.add(deal)
+    def make(rep, *, status="draft", account=None, partners=(), account_values=None, **answers):
+        from datetime import date, timedelta
+        from decimal import Decimal
+
+        from intake.deals import services
+
+        if "originator_partner" in answers:
+            answers["originator_partner_id"] = answers.pop("originator_partner").id
+        today = date.today()
+        values = dict(
+            contact_name="Casey Customer",
+            contact_title="CIO",
+            contact_email="casey@customer.example",
+            contact_phone="",
+            originator="vendor",
+            originator_partner_id=None,
+            origin_channel="meeting",
+            origin_date=today - timedelta(days=10),
+            pain_points=["Rising infrastructure cost"],
+            pain_other="",
+            business_impact="Costs rise every quarter.",
+            incumbent="",
+            solutions=["Cloud platform"],
+            estimated_value=Decimal(50000),
+            currency="EUR",
+            close_date=today + timedelta(days=60),
+            budget="identified",
+            has_decision_maker=True,
+            decision_maker="CIO",
+            decision_process="",
+            competitors="",
+            next_step="Workshop",
+            next_step_date=today + timedelta(days=7),
+        )
+        unknown = set(answers) - set(values)
+        assert not unknown, f"make_deal does not know {sorted(unknown)}"
+        values.update(answers)
+        # A new account is created in the deal's own first section, so its rep owns it.
+        account = account or make_account(owner=rep, **(account_values or {}))
+        deal = services.start_deal(rep=rep)
+        contact = {k: values[k] for k in SECTIONS["contact"]}
+        services.save_account_section(deal, {"account_id": account.id, **contact}, actor=rep)
+        for section in ("origin", "need", "qualification"):
+            services.save_section(deal, section, {k: values[k] for k in SECTIONS[section]}, actor=rep)
+        rows = [
+            {
+                "partner_id": 0 if isinstance(p, str) else p.id,  # 0: "Other", typed by name
+                "partner_name": p if isinstance(p, str) else "",
+                "strength": strength,
+                "since": None,
+                "does_what": "",
+                "notes": "",
+            }
+            for p, strength in partners
+        ]
+        services.save_landscape(deal, "yes" if rows else "no", rows, actor=rep)
+        if status != "draft":
+            services.complete_deal(deal, actor=rep)
+        if status == "ready_to_route":
+            answer_for(deal)
         db.session.commit()
+        assert deal.status == status, (deal.status, status)
+        return deal
+
+    return make
+
+
+def answer_for(
+    deal,
+    *,
+    rows=(),
+    fulfilment="no_preference",
+    contact="no_preference",
+    chosen_row=None,
+    consent=True,
+    language="en",
+    **details,
+):
+    """The customer's answer, given through their link's service: rows are [(partner or typed name, strength)]."""
+    from intake import tokens
+    from intake.deals import customer
+
+    link = tokens.current_link(deal)
+    if link is None or link.revoked_at is not None:
+        link = customer.create_link(deal, language=language, actor=deal.rep)
+    answer = {
+        "company_name": deal.account.name,
+        "contact_name": deal.contact_name,
+        "contact_title": deal.contact_title,
+        "contact_email": deal.contact_email,
+        "contact_phone": deal.contact_phone,
+        "works_with_partner": "yes" if rows else "no",
+        "fulfilment": fulfilment,
+        "fulfilment_reason": "",
+        "contact_preference": contact,
+        **details,
+    }
+    form_rows = [
+        {
+            "partner_id": None if isinstance(who, str) else who.id,
+            "partner_name": who if isinstance(who, str) else "",
+            "duration": "over_5",
+            "strength": strength,
+            "does_what": "",
+        }
+        for who, strength in rows
+    ]
+    customer.record_answer(
+        link,
+        answer,
+        form_rows,
+        chosen_row=chosen_row,
+        consent=consent,
+        consent_text="I agree to share these answers with the partner who helps us." if consent else "",
+        language=language,
+    )
+    db.session.commit()
+
+
+@pytest.fixture
+def ready(rep, make_deal, make_account):
+    """A deal ready to route, with what the customer said by their link.
+
+    ready(partner=..., strength=..., fulfilment=..., contact=..., vendor_strength=..., consent=..., **answers)
+    """
+
+    def make(
+        *,
+        partner=None,
+        strength=5,
+        fulfilment="no_preference",
+        contact="no_preference",
+        vendor_strength=0,
+        account=None,
+        owner=None,
+        consent=True,
+        language="en",
+        rep_partners=(),
+        **answers,
+    ):
+        deal = make_deal(
+            owner or rep,
+            account=account,
+            account_values={"vendor_strength": vendor_strength},
+            status="awaiting_customer",
+            partners=rep_partners,
+            **answers,
+        )
+        answer_for(
+            deal,
+            rows=[(partner, strength)] if partner is not None else [],
+            fulfilment=fulfilment,
+            contact=contact,
+            chosen_row=0 if fulfilment == "partner" else None,
+            consent=consent,
+            language=language,
+        )
         return deal
 
     return make
@@ -394,46 +577,3 @@ def smtp(app, smtp_server):
     """The test app's mail goes to the loopback SMTP server."""
     app.config.update(MAIL_SINK="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=10)
     return smtp_server
-
-
-@pytest.fixture
-def ready(rep, make_deal, make_account):
-    """A deal ready to route, with what the customer said: ready(partner=..., strength=..., **deal values)."""
-
-    def make(
-        *,
-        partner=None,
-        strength=5,
-        fulfilment="no_preference",
-        contact="no_preference",
-        vendor_strength=0,
-        account=None,
-        owner=None,
-        **values,
-    ):
-        account = account or make_account(vendor_strength=vendor_strength)
-        deal = make_deal(owner or rep, account=account, status="ready_to_route", **values)
-        if partner is not None:
-            db.session.add(
-                Relationship(
-                    account=account,
-                    deal_id=deal.id,
-                    partner_id=partner.id,
-                    strength=strength,
-                    source="customer",
-                    position=0,
-                )
-            )
-        db.session.add(
-            CustomerAnswer(
-                deal=deal,
-                works_with_partner="yes" if partner else "no",
-                fulfilment=fulfilment,
-                fulfilment_row=0 if fulfilment == "partner" else None,
-                contact_preference=contact,
-            )
-        )
-        db.session.commit()
-        return deal
-
-    return make

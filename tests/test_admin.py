@@ -147,7 +147,7 @@ def test_bad_partner_input_is_refused_beside_the_field(client, admin, make_partn
     assert response.status_code == 400
     assert "Not ISO country codes: QQ" in page and "valid email" in page and "Not a valid choice" in page
     response = client.submit("/admin/partners/new", {"name": "taken name", "tier": "gold"})
-    assert response.status_code == 400 and "already has this name" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "is already a partner with this name" in response.get_data(as_text=True)
 
 
 def test_partners_are_searchable(client, admin, make_partner):

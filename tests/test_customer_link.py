@@ -81,7 +81,8 @@ def test_the_customer_answers_and_the_deal_is_ready_to_route(client, customer, d
     deal = db.session.get(Deal, deal.id)
     assert deal.status == "ready_to_route"
     answer = deal.customer_answer
-    assert (answer.fulfilment, answer.contact_preference, answer.fulfilment_row) == ("partner", "partner", 0)
+    assert (answer.fulfilment, answer.contact_preference) == ("partner", "partner")
+    assert (answer.fulfilment_partner_id, answer.fulfilment_partner_name) == (partner.id, "")
     assert answer.consented_at is not None and "share these answers" in answer.consent_text
     said = deal.customer_relationships
     assert [(r.partner_id, r.strength, r.source, r.duration) for r in said] == [(partner.id, 4, "customer", "over_5")]

@@ -16,7 +16,10 @@ def test_demo_data_loads_once_with_what_a_new_user_needs(app):
     assert len(partners) == 6 and len({c for p in partners for c in p.countries}) >= 4
     assert db.session.scalar(select(func.count()).select_from(Account)) == 12
     statuses = set(db.session.scalars(select(Deal.status)))
-    assert {"draft", "awaiting_customer", "ready_to_route", "routed", "won"} <= statuses
+    assert {"draft", "awaiting_customer", "ready_to_route", "routed", "accepted", "won", "lost"} <= statuses
+    # Made the way users make them: every deal past routing has its decision and its snapshot.
+    for deal in db.session.scalars(select(Deal).where(Deal.status.in_(("routed", "accepted", "won", "lost")))):
+        assert deal.decisions and deal.decisions[-1].summary["account"]["name"] == deal.account.name
     again = runner.invoke(args=["demo", "load"])
     assert "not loaded" in again.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 3

@@ -141,7 +141,7 @@ def test_a_rep_qualifies_a_deal_through_all_five_sections_and_completes_it(clien
         "Hank Scorpio",
         "Costs up 30%",
         "Local Heroes",
-        "awaiting customer",
+        "awaiting the customer",
         "completed",
     ):
         assert shown in page
@@ -344,6 +344,6 @@ def test_a_completed_deal_cannot_be_completed_twice(client, draft, make_partner)
     fill_all(client, draft, make_partner())
     client.submit(f"/deals/{draft.id}/complete", page=f"/deals/{draft.id}")
     response = client.submit(f"/deals/{draft.id}/complete", page=f"/deals/{draft.id}")
-    assert response.status_code == 302
+    assert response.status_code == 409 and "already complete" in response.get_data(as_text=True)
     events = db.session.query(AuditEvent).filter_by(entity="deal", entity_id=draft.id, action="completed").count()
     assert events == 1

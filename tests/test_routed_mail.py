@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from intake.deals import partners
 from intake.extensions import db
-from intake.models import Deal, Document, OutboxMessage, PartnerRequest, Relationship
+from intake.models import Deal, Document, OutboxMessage, PartnerRequest
 from intake.models.types import utcnow
 
 from .test_routing_flow import route
@@ -22,7 +22,8 @@ def deliver(app):
 
 
 def by_recipient(smtp):
-    return {m["To"]: m for m in smtp.received}
+    """The first message each recipient got."""
+    return {m["To"]: m for m in reversed(smtp.received)}
 
 
 def pdf_text(message) -> str:
@@ -40,28 +41,44 @@ def thames(make_partner):
 
 
 @pytest.fixture
-def seed_deal(ready, thames):
+def make_seed_deal(ready, thames):
     """The seed's first example: the partner of many years leads when its customer calls us."""
-    deal = ready(
-        partner=thames,
-        strength=5,
-        fulfilment="partner",
-        originator="customer",
-        contact_name="Pat Customer",
-        contact_email="pat@customer.example",
-        budget="approved",
-        competitors="BigCo",
-    )
-    answer = deal.customer_answer
-    answer.language, answer.consented_at, answer.contact_name = "de", utcnow(), "Pat Customer"
-    db.session.commit()
-    return deal
+
+    def make(**overrides):
+        values = dict(
+            partner=thames,
+            strength=5,
+            fulfilment="partner",
+            originator="customer",
+            contact_name="Pat Customer",
+            contact_email="pat@customer.example",
+            budget="approved",
+            competitors="BigCo",
+            language="de",
+        )
+        return ready(**{**values, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def seed_deal(make_seed_deal):
+    return make_seed_deal()
+
+
+def accept(app, token: str):
+    partner = app.test_client()
+    response = partner.submit(f"/r/{token}/accept", page=f"/r/{token}")
+    assert response.status_code == 302, response.status_code
 
 
 def test_routing_mails_the_vendor_the_partner_and_the_customer(app, client, smtp, rep, seed_deal, thames):
     route(client, seed_deal)
     kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
-    assert kinds == ["routed_vendor", "routed_partner", "customer_confirmation"]
+    # The customer hears of their contact only once the leading partner accepts.
+    assert kinds == ["routed_vendor", "routed_partner"]
+    deliver(app)
+    accept(app, _request_token(smtp))
     deliver(app)
     mail = by_recipient(smtp)
     assert set(mail) == {rep.email, "oliver@thames.example", "pat@customer.example"}
@@ -94,13 +111,12 @@ def test_routing_mails_the_vendor_the_partner_and_the_customer(app, client, smtp
     assert client.get(f"/deals/{seed_deal.id}/decisions/1/other.pdf").status_code == 404
 
 
-def test_the_partner_copy_hides_the_customer_contact_without_consent(app, client, smtp, seed_deal):
-    seed_deal.customer_answer.consented_at = None
-    db.session.commit()
-    route(client, seed_deal)
+def test_the_partner_copy_hides_the_customer_contact_without_consent(app, client, smtp, make_seed_deal):
+    deal = make_seed_deal(consent=False, fulfilment="no_preference")
+    route(client, deal)
     deliver(app)
     text = pdf_text(by_recipient(smtp)["oliver@thames.example"])
-    assert "pat@customer.example" not in text and "Shared once the customer consents" in text
+    assert "pat@customer.example" not in text and "Shared only with the customer's consent" in text
 
 
 def _request_token(smtp) -> str:
@@ -193,7 +209,7 @@ def test_partners_are_reminded_before_the_deadline_and_the_manager_told_after(ap
     response = manager.submit(f"/admin/deals/{seed_deal.id}/recycle/{request.id}", page=f"/deals/{seed_deal.id}")
     assert response.status_code == 302
     assert db.session.get(Deal, seed_deal.id).status == "ready_to_route"
-    assert db.session.get(PartnerRequest, request.id).response == "expired"
+    assert db.session.get(PartnerRequest, request.id).response == "lapsed"
 
 
 def test_needs_alignment_alerts_the_manager_and_tells_both_parties_first(app, client, ready, make_partner, make_user):
@@ -212,7 +228,7 @@ def test_a_conflict_tells_each_party_only_that_its_deal_is_on_hold(
 ):
     make_user("admin", email="boss@example.com")
     rival = make_partner(name="Rival Partners", contact_email="r@rival.example")
-    account = make_account(name="Contested GmbH", domain="contested.example")
+    account = make_account(name="Contested GmbH", domain="contested.example", owner=rep)
     make_deal(
         make_user("rep"), account=account, status="awaiting_customer", originator="partner", originator_partner=rival
     )
@@ -226,18 +242,11 @@ def test_a_conflict_tells_each_party_only_that_its_deal_is_on_hold(
     assert alert.recipients == ["boss@example.com"]
 
 
-def test_customer_text_cannot_make_the_pdf_read_a_file_or_call_a_server(app, client, smtp, seed_deal):
-    seed_deal.business_impact = '<img src="file:///etc/passwd"><link rel=stylesheet href="http://127.0.0.1:9/x.css">'
-    db.session.add(
-        Relationship(
-            account=seed_deal.account,
-            deal_id=seed_deal.id,
-            source="rep",
-            partner_name="<iframe src=file:///etc/hostname>",
-            strength=1,
-        )
+def test_customer_text_cannot_make_the_pdf_read_a_file_or_call_a_server(app, client, smtp, make_seed_deal):
+    seed_deal = make_seed_deal(
+        business_impact='<img src="file:///etc/passwd"><link rel=stylesheet href="http://127.0.0.1:9/x.css">',
+        rep_partners=[("<iframe src=file:///etc/hostname>", 1)],
     )
-    db.session.commit()
     route(client, seed_deal)
     deliver(app)
     text = pdf_text(by_recipient(smtp)[seed_deal.rep.email])
@@ -252,7 +261,6 @@ def test_the_manager_cannot_recycle_a_deal_before_the_partners_deadline(app, cli
     manager = app.test_client()
     manager.submit("/login", {"email": "boss@example.com", "password": "correct horse battery"})
     response = manager.submit(f"/admin/deals/{seed_deal.id}/recycle/{request.id}", page=f"/deals/{seed_deal.id}")
-    assert response.status_code == 302
-    assert "has not passed" in manager.get(f"/deals/{seed_deal.id}").get_data(as_text=True)
+    assert response.status_code == 409 and "has not passed" in response.get_data(as_text=True)
     assert db.session.get(Deal, seed_deal.id).status == "routed"
     assert db.session.get(PartnerRequest, request.id).response is None

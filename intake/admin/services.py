@@ -6,6 +6,7 @@ from .. import audit
 from ..auth import normalise_email
 from ..extensions import db
 from ..models import Partner, User
+from ..routing.names import company_key
 
 
 class Refused(Exception):
@@ -57,21 +58,26 @@ def save_partner(partner: Partner | None, values: dict, *, actor: User) -> Partn
     values["contact_name"] = (values["contact_name"] or "").strip()
     values["contact_email"] = (values["contact_email"] or "").strip().lower()
     values["verticals"] = list(values["verticals"] or [])
+    # Two partners whose names reduce to one key would be one partner to a customer typing the name.
+    key = company_key(values["name"])
     clash = db.session.scalar(
-        select(Partner).where(
-            func.lower(Partner.name) == values["name"].lower(),
+        select(Partner)
+        .where(
+            db.or_(func.lower(Partner.name) == values["name"].lower(), Partner.name_key == key),
             Partner.id != (partner.id if partner else -1),
         )
+        .limit(1)
     )
     if clash is not None:
-        raise Refused("name", "Another partner already has this name.")
+        raise Refused("name", f"“{clash.name}” is already a partner with this name.")
     if partner is None:
-        partner = Partner(**values)
+        partner = Partner(name_key=key, **values)
         db.session.add(partner)
         db.session.flush()
         audit.record(actor, "partner", partner.id, "created", {k: [None, v] for k, v in values.items()})
     else:
         changes = audit.apply_changes(partner, values)
+        partner.name_key = key
         if changes:
             audit.record(actor, "partner", partner.id, "updated", changes)
     return partner

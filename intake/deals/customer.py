@@ -1,16 +1,22 @@
-"""The customer's side of a deal: their link, and the answers they give by it."""
+"""The customer's side of a deal: their link, the answers they give by it, and the contact they are told of."""
+
+from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .. import audit, tokens
+from ..errors import FieldErrors
 from ..extensions import db
 from ..mail import outbox
-from ..models import CustomerAnswer, CustomerLink, Deal, Partner, Relationship, User
-from .services import FieldErrors
+from ..models import CustomerAnswer, CustomerContact, CustomerLink, Deal, Partner, Relationship, User
+from ..models import Decision as Version
+from ..vocabulary import DURATION, strength_words
+from . import audiences, lifecycle, notify
 
 ANSWER_FIELDS = (
     "company_name",
@@ -20,7 +26,6 @@ ANSWER_FIELDS = (
     "contact_phone",
     "works_with_partner",
     "fulfilment",
-    "fulfilment_row",
     "fulfilment_reason",
     "contact_preference",
 )
@@ -33,13 +38,6 @@ TEXT_FIELDS = (
     "fulfilment_reason",
 )
 ROW_FIELDS = ("partner_id", "partner_name", "duration", "strength", "does_what")
-# The customer may answer, and change their answer, until the deal is routed.
-ANSWERABLE_STATUSES = ("awaiting_customer", "ready_to_route")
-LINKABLE_STATUSES = ("awaiting_customer", "ready_to_route")
-
-
-class NotLinkable(Exception):
-    """Links are for deals whose questionnaire is complete and that are not routed yet."""
 
 
 def link_url(link: CustomerLink) -> str:
@@ -49,8 +47,7 @@ def link_url(link: CustomerLink) -> str:
 
 def create_link(deal: Deal, *, language: str, actor: User) -> CustomerLink:
     """Issue the customer's link for this deal (revoking an earlier one)."""
-    if deal.status not in LINKABLE_STATUSES:
-        raise NotLinkable()
+    lifecycle.begin(deal, lifecycle.ROUTABLE, "Complete the questionnaire first: the customer's link comes after it.")
     link = tokens.issue(deal, language=language, actor=actor)
     audit.record(actor, "deal", deal.id, "customer link created", {"language": [None, language]})
     return link
@@ -64,18 +61,14 @@ def revoke_link(link: CustomerLink, *, actor: User) -> None:
 
 
 def email_link(link: CustomerLink, *, actor: User) -> None:
-    """Queue the link to the customer contact, in the link's language."""
+    """Queue the link to the customer contact, in the link's language, from their one contact so far."""
     deal = link.deal
     if not deal.contact_email:
         raise FieldErrors({"email": "The deal has no customer contact email: add it in the Account section."})
-    context = {
-        "deal": deal,
-        "contact_name": deal.contact_name,
-        "vendor": current_app.config["VENDOR_NAME"],
-        "rep_name": deal.rep.name,
-        "url": link_url(link),
-        "expires_at": link.expires_at,
-    }
+    context = audiences.customer_context(
+        deal, audiences.customer_contact(deal), url=link_url(link), expires_at=link.expires_at
+    )
+    context["customer_name"] = deal.contact_name
     with force_locale(link.language):
         subject = _("%(vendor)s: how would you like your solution delivered?", vendor=context["vendor"])
         text = render_template("mail/customer_link.txt", **context)
@@ -95,81 +88,105 @@ def mark_opened(link: CustomerLink) -> bool:
     return True
 
 
-def customer_contact(deal: Deal) -> dict:
-    """The one contact who follows up with the customer.
-
-    Until the deal is routed that is the vendor's rep who sent the link.
-    """
-    return {"name": deal.rep.name, "email": deal.rep.email, "organisation": current_app.config["VENDOR_NAME"]}
-
-
 def partner_involved(answer: dict) -> bool:
     """Whether a partner will help the customer, by what they said: then they must consent to sharing."""
-    return answer["fulfilment"] in ("partner", "any_partner") or answer["contact_preference"] == "partner"
+    return answer.get("fulfilment") in ("partner", "any_partner") or answer.get("contact_preference") == "partner"
 
 
-def record_answer(
-    link: CustomerLink, answer: dict, rows: list[dict], *, consent: bool, consent_text: str, language: str
-) -> bool:
-    """Record the customer's answer (a resubmission replaces it); return whether anything changed.
-
-    The first complete answer moves the deal to ready_to_route. What the customer says
-    about a relationship is kept beside the rep's estimate, never over it.
-    """
-    deal = link.deal
-    now = datetime.now(UTC)
-    errors: dict[str, str] = {}
+def _clean(answer: dict, rows: list[dict]) -> tuple[dict, list[tuple[int, dict]]]:
     values = {field: answer.get(field) for field in ANSWER_FIELDS}
     for field in TEXT_FIELDS:
         values[field] = (values[field] or "").strip()
     values["contact_email"] = values["contact_email"].lower()
-
-    clean_rows = []
+    filled = []
     if values["works_with_partner"] == "yes":
-        for i, row in enumerate(rows):
+        for index, row in enumerate(rows):
             row = {field: row.get(field) for field in ROW_FIELDS}
             row["partner_name"] = (row["partner_name"] or "").strip()
             row["does_what"] = (row["does_what"] or "").strip()
-            if row["partner_id"] is None and not row["partner_name"]:
-                if row["strength"] is not None or row["duration"] or row["does_what"]:
-                    errors[f"rows-{i}-partner_id"] = _("Choose the partner, or type its name.")
-                continue
             if row["partner_id"] is not None:
-                partner = db.session.get(Partner, row["partner_id"])
-                if partner is None or not partner.is_active:
-                    errors[f"rows-{i}-partner_id"] = _("Choose a partner from the list.")
                 row["partner_name"] = ""
-            if row["strength"] is None:
-                errors[f"rows-{i}-strength"] = _("Tell us how you would describe the relationship.")
-            clean_rows.append(row)
-        if not clean_rows and not errors:
-            errors["rows-0-partner_id"] = _("Name at least one partner, or answer “No” above.")
+            filled.append((index, row))
+    return values, filled
+
+
+def answer_errors(answer: dict, rows: list[dict], *, chosen_row: int | None, consent: bool) -> dict[str, str]:
+    """Every rule the answer breaks, by field, so the customer sees them all in one round."""
+    values, filled = _clean(answer, rows)
+    errors: dict[str, str] = {}
+    named = []
+    for index, row in filled:
+        if row["partner_id"] is None and not row["partner_name"]:
+            if row["strength"] is not None or row["duration"] or row["does_what"]:
+                errors[f"rows-{index}-partner_id"] = _("Choose the partner, or type its name.")
+            continue
+        if row["partner_id"] is not None:
+            partner = db.session.get(Partner, row["partner_id"])
+            if partner is None or not partner.is_active:
+                errors[f"rows-{index}-partner_id"] = _("Choose a partner from the list.")
+        if row["strength"] is None:
+            errors[f"rows-{index}-strength"] = _("Tell us how you would describe the relationship.")
+        named.append(index)
+    if values["works_with_partner"] == "yes" and not named and not errors:
+        errors["rows-0-partner_id"] = _("Name at least one partner, or answer “No” above.")
     if values["fulfilment"] == "partner":
-        if not clean_rows:
+        if not named:
             errors["fulfilment"] = _("Name the partner above first, or choose another way.")
-        elif values["fulfilment_row"] is None or not 0 <= values["fulfilment_row"] < len(clean_rows):
-            values["fulfilment_row"] = 0
-    else:
-        values["fulfilment_row"] = None
+        elif chosen_row not in named and len(named) > 1:
+            errors["fulfilment_row"] = _("Choose which of your partners should deliver the solution.")
     if partner_involved(values) and not consent:
         errors["consent"] = _("To involve a partner we need your consent to share these answers with them.")
+    return errors
+
+
+def record_answer(
+    link: CustomerLink,
+    answer: dict,
+    rows: list[dict],
+    *,
+    chosen_row: int | None,
+    consent: bool,
+    consent_text: str,
+    language: str,
+) -> bool:
+    """Record the customer's answer (a resubmission replaces it); return whether anything changed.
+
+    `rows` are the partner rows as the form had them, empty ones included, and `chosen_row` the
+    one the customer picked to deliver: it is kept as that partner's identity (one of ours, or
+    the name they typed), never as a position. The first answer moves the deal to
+    ready_to_route. What the customer says about a relationship is kept beside the rep's
+    estimate, never over it.
+    """
+    deal = link.deal
+    lifecycle.begin(deal, lifecycle.ROUTABLE, _("Your answers can no longer be changed: the deal is under way."))
+    errors = answer_errors(answer, rows, chosen_row=chosen_row, consent=consent)
     if errors:
         raise FieldErrors(errors)
+    values, filled = _clean(answer, rows)
+    named = [(index, row) for index, row in filled if row["partner_id"] is not None or row["partner_name"]]
+    values["fulfilment_partner_id"], values["fulfilment_partner_name"] = None, ""
+    if values["fulfilment"] == "partner":
+        chosen = next((row for index, row in named if index == chosen_row), named[0][1])
+        values["fulfilment_partner_id"] = chosen["partner_id"]
+        values["fulfilment_partner_name"] = "" if chosen["partner_id"] else chosen["partner_name"]
+    clean_rows = [row for _, row in named]
 
+    now = datetime.now(UTC)
     existing = deal.customer_answer
     before = _summary(existing, deal.customer_relationships) if existing else None
+    after = _summary_values(values, clean_rows)
+    consented = consent and partner_involved(values)
     if existing is None:
         existing = CustomerAnswer(deal=deal, **values)
         db.session.add(existing)
     else:
         for field, value in values.items():
             setattr(existing, field, value)
-    if consent and partner_involved(values):
-        if existing.consented_at is None or existing.consent_text != consent_text:
-            existing.consented_at = now
-            existing.consent_text = consent_text
+    if consented and (existing.consented_at is None or existing.consent_text != consent_text):
+        existing.consented_at, existing.consent_text = now, consent_text
+    elif not consented:
+        existing.consented_at, existing.consent_text = None, ""
     existing.language = language
-    after = _summary_values(values, clean_rows)
     if before == after:
         return False  # a replayed or repeated submission: one answer, no new history
 
@@ -178,43 +195,90 @@ def record_answer(
     db.session.flush()
     for position, row in enumerate(clean_rows):
         db.session.add(
-            Relationship(account_id=deal.account_id, deal_id=deal.id, source="customer", position=position, **row)
+            Relationship(
+                account_id=deal.account_id,
+                deal_id=deal.id,
+                source="customer",
+                position=position,
+                created_at=now,
+                **row,
+            )
         )
     existing.updated_at = now
     if link.answered_at is None:
         link.answered_at = now
-    changes = {"answer": [before, after]}
-    if deal.status == "awaiting_customer":
-        deal.status = "ready_to_route"
-        changes["status"] = ["awaiting_customer", "ready_to_route"]
+    changes = {"answer": [before, after], **lifecycle.customer_answered(deal)}
     db.session.flush()
     db.session.expire(deal, ["customer_relationships"])
     audit.record(None, "deal", deal.id, "customer answered" if before is None else "customer changed answer", changes)
     return True
 
 
+def _name(partner_id: int | None, typed: str) -> str:
+    partner = db.session.get(Partner, partner_id) if partner_id else None
+    return partner.name if partner else typed
+
+
 def _summary_values(values: dict, rows: list[dict]) -> dict:
+    """The answer as the history keeps it: in names and codes, so it reads in words later."""
+    partners = []
+    for r in rows:
+        said = f"{_name(r['partner_id'], r['partner_name'])} ({strength_words(r['strength'])}"
+        said += f", {DURATION.word(r['duration'])})" if r["duration"] else ")"
+        partners.append(said + (f": {r['does_what']}" if r["does_what"] else ""))
     return {
         **{k: values[k] for k in ANSWER_FIELDS},
-        "partners": [[r["partner_id"], r["partner_name"], r["strength"], r["duration"], r["does_what"]] for r in rows],
+        "fulfilment_partner": _name(values["fulfilment_partner_id"], values["fulfilment_partner_name"]),
+        "partners": partners,
     }
 
 
 def _summary(answer: CustomerAnswer, rows: list[Relationship]) -> dict:
-    values = {k: getattr(answer, k) for k in ANSWER_FIELDS}
-    return _summary_values(
-        values,
-        [
-            {
-                "partner_id": r.partner_id,
-                "partner_name": r.partner_name,
-                "strength": r.strength,
-                "duration": r.duration,
-                "does_what": r.does_what,
-            }
-            for r in rows
-        ],
+    values = {k: getattr(answer, k) for k in (*ANSWER_FIELDS, "fulfilment_partner_id", "fulfilment_partner_name")}
+    return _summary_values(values, [{field: getattr(r, field) for field in ROW_FIELDS} for r in rows])
+
+
+def settle_contact(deal: Deal, version: Version) -> None:
+    """The customer's one contact is settled: the leader's person. Tell them, or tell them it changed."""
+    contact = audiences.leader_person(version)
+    previous = db.session.scalar(
+        select(CustomerContact).where(CustomerContact.deal_id == deal.id).order_by(CustomerContact.id.desc()).limit(1)
     )
+    if previous is not None and (previous.name, previous.email, previous.organisation) == (
+        contact.name,
+        contact.email,
+        contact.organisation,
+    ):
+        return  # the same person as before: nothing new to tell
+    db.session.add(
+        CustomerContact(
+            deal_id=deal.id,
+            decision_id=version.id,
+            partner_id=contact.partner_id,
+            name=contact.name,
+            email=contact.email,
+            organisation=contact.organisation,
+        )
+    )
+    audit.record(
+        None,
+        "deal",
+        deal.id,
+        "customer told their contact",
+        {
+            "contact": [
+                f"{previous.name} ({previous.organisation})" if previous else None,
+                f"{contact.name} ({contact.organisation})",
+            ]
+        },
+    )
+    was = audiences.Contact(previous.name, previous.email, previous.organisation) if previous else None
+    notify.customer_told(deal, contact, previous=was)
+
+
+def answerable(deal: Deal) -> bool:
+    """Whether the customer may still give or change their answers."""
+    return deal.status in lifecycle.ROUTABLE
 
 
 def compare(deal: Deal) -> dict:
@@ -237,8 +301,6 @@ def compare(deal: Deal) -> dict:
                 **item,
                 "rep_strength": rep_strength,
                 "customer_strength": customer_strength,
-                # The customer's word counts where they gave it (PRODUCT.md).
-                "strength": customer_strength if customer_strength is not None else rep_strength,
                 "differs": item["rep"] is None or item["customer"] is None or rep_strength != customer_strength,
             }
         )

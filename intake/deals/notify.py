@@ -1,33 +1,34 @@
-"""What a routing decision tells whom: queued in the outbox in the decision's own transaction.
+"""Who is told what (PRODUCT.md "Who is told"): queued in the outbox, in the transaction of the change.
 
-Context builders decide what each audience may see. The customer's confirmation is built
-from its own small context — the one contact, in the customer's language — and never from
-the deal summary, so routing, credit and commission cannot reach it.
+Every message to the vendor side or a partner is built from one audience's view of the decision
+version (`intake.deals.audiences`); the customer's mail from the customer's context alone, so
+routing, credit and commission cannot reach it. PDFs are recipes the worker renders from the
+same version's snapshot.
 """
 
-from datetime import timedelta
+from __future__ import annotations
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import tokens
 from ..extensions import db
 from ..mail import outbox
 from ..mail.attachments import Recipe
-from ..models import Deal, Decision, Partner, PartnerRequest, User
-from ..models.types import utcnow
-from . import routing, summary
-
-REQUEST_PURPOSE = "partner-request"
+from ..models import Deal, Partner, PartnerRequest, User
+from ..models import Decision as Version
+from . import audiences, partner_requests
 
 
 def _admins() -> list[str]:
-    return list(db.session.scalars(select(User.email).where(User.role == "admin", User.is_active.is_(True))))
+    return list(
+        db.session.scalars(select(User.email).where(User.role == "admin", User.is_active.is_(True)).order_by(User.id))
+    )
 
 
-def _vendor_side(deal: Deal) -> list[str]:
+def vendor_side(deal: Deal) -> list[str]:
+    """The rep, and the account's owner when that is someone else."""
     emails = [deal.rep.email]
     owner = deal.account.owner if deal.account else None
     if owner is not None and owner.is_active and owner.email not in emails:
@@ -36,7 +37,7 @@ def _vendor_side(deal: Deal) -> list[str]:
 
 
 def _send(kind: str, to: list[str], template: str, deal: Deal, attachments=(), **context) -> None:
-    to = [address for address in to if address]
+    to = list(dict.fromkeys(address for address in to if address))
     if not to:
         return
     context = {
@@ -45,11 +46,10 @@ def _send(kind: str, to: list[str], template: str, deal: Deal, attachments=(), *
         "deal": deal,
         **context,
     }
-    subject = render_template(f"mail/{template}.subject.txt", **context).strip()
     outbox.enqueue(
         kind=kind,
         to=to,
-        subject=subject,
+        subject=render_template(f"mail/{template}.subject.txt", **context).strip(),
         deal_id=deal.id,
         attachments=attachments,
         text=render_template(f"mail/{template}.txt", **context),
@@ -57,138 +57,103 @@ def _send(kind: str, to: list[str], template: str, deal: Deal, attachments=(), *
     )
 
 
-def request_url(request: PartnerRequest) -> str:
-    return f"{current_app.config['BASE_URL']}/r/{tokens.token_from(request.nonce, REQUEST_PURPOSE)}"
+def pdf(version: Version, copy: str) -> Recipe:
+    """The summary PDF of one copy of a version (`vendor`, or `partner-<id>`), rendered by the worker."""
+    return Recipe("deal_summary", {"decision_id": version.id, "copy": copy})
 
 
-def _pdf(decision: Decision, copy: str) -> Recipe:
-    return Recipe("deal_summary", {"decision_id": decision.id, "copy": copy})
-
-
-def decision_recorded(deal: Deal, decision: Decision) -> None:
+def decision_recorded(
+    deal: Deal, version: Version, partners: dict[int, Partner], requests: dict[int, PartnerRequest]
+) -> None:
     """Queue the messages a new decision version calls for."""
-    output = decision.output
-    if output["status"] == "routable":
-        _routed(deal, decision)
-    elif output["status"] == "needs_alignment":
-        vendor_copy = summary.context(decision, "vendor")
-        _send("alignment_alert", _admins(), "manager_alert", deal, s=vendor_copy, why="needs_alignment")
-        originator = deal.originator_partner
-        _send("alignment_notice", _vendor_side(deal), "alignment_notice", deal, s=vendor_copy)
-        if originator is not None and originator.is_active:
-            _send(
-                "alignment_notice",
-                [originator.contact_email],
-                "alignment_notice",
-                deal,
-                s=summary.context(decision, "partner"),
-            )
+    status = version.routing.status
+    if status == "routable":
+        _routed(deal, version, partners, requests)
+    elif status == "needs_alignment":
+        _needs_alignment(deal, version, partners)
     else:
-        why = "conflict" if "conflict" in output["flags"] else "fulfilment"
-        _send(f"{why}_alert", _admins(), "manager_alert", deal, s=summary.context(decision, "vendor"), why=why)
+        why = "conflict" if "conflict" in version.routing.flags else "fulfilment"
+        _send(f"{why}_alert", _admins(), "manager_alert", deal, s=audiences.staff_view(version), why=why)
         # Each party hears only that its deal waits for review, never who else claimed the account.
-        _send("hold_notice", _vendor_side(deal), "hold_notice", deal)
-        originator = deal.originator_partner
-        if originator is not None and originator.is_active:
-            _send("hold_notice", [originator.contact_email], "hold_notice", deal)
+        _send("hold_notice", vendor_side(deal), "hold_notice", deal)
+        finder = partners.get(deal.originator_partner_id) if deal.originator_partner_id else None
+        if finder is not None and finder.is_active:
+            _send("hold_notice", [finder.contact_email], "hold_notice", deal)
 
 
-def _routed(deal: Deal, decision: Decision) -> None:
-    output = decision.output
-    vendor_copy = summary.context(decision, "vendor")
+def _routed(deal: Deal, version: Version, partners: dict[int, Partner], requests: dict[int, PartnerRequest]) -> None:
     _send(
         "routed_vendor",
-        _vendor_side(deal),
+        vendor_side(deal),
         "routed_vendor",
         deal,
-        s=vendor_copy,
-        attachments=[_pdf(decision, "vendor")],
+        s=audiences.staff_view(version),
+        attachments=[pdf(version, "vendor")],
     )
-    acting = {p["partner_id"] for p in (output["leader"], output["fulfilment"]) if p and p["kind"] == "partner"}
-    partner_copy = None
-    for partner_id in routing.role_partners(output):
-        partner = db.session.get(Partner, partner_id)
+    for partner_id in version.routing.role_partner_ids():
+        partner = partners.get(partner_id)
         if partner is None or not partner.contact_email:
             continue
-        partner_copy = partner_copy or summary.context(decision, "partner")
-        request = _request(deal, decision, partner) if partner_id in acting else None
+        request = requests.get(partner_id)
         _send(
             "routed_partner",
             [partner.contact_email],
             "routed_partner",
             deal,
-            s=partner_copy,
-            partner=partner,
+            s=audiences.partner_view(version, partner_id),
             request=request,
-            url=request_url(request) if request else None,
-            attachments=[_pdf(decision, "partner")],
+            url=partner_requests.url(request) if request else None,
+            attachments=[pdf(version, f"partner-{partner_id}")],
         )
-    _confirm_to_customer(deal, decision)
 
 
-def _request(deal: Deal, decision: Decision, partner: Partner) -> PartnerRequest:
-    nonce, token_hash = tokens.new_secret(REQUEST_PURPOSE)
-    now = utcnow()
-    request = PartnerRequest(
-        deal=deal,
-        decision=decision,
-        partner=partner,
-        nonce=nonce,
-        token_hash=token_hash,
-        created_at=now,
-        expires_at=now + timedelta(days=current_app.config["PARTNER_RESPONSE_DAYS"]),
-    )
-    db.session.add(request)
-    db.session.flush()
-    return request
+def _needs_alignment(deal: Deal, version: Version, partners: dict[int, Partner]) -> None:
+    """The channel manager, and both the finder and the leader, before anyone contacts the customer."""
+    staff = audiences.staff_view(version)
+    _send("alignment_alert", _admins(), "manager_alert", deal, s=staff, why="needs_alignment")
+    leader = version.routing.leader
+    finder_id = deal.originator_partner_id if deal.originator == "partner" else None
+    leader_id = leader.partner_id if leader.kind == "partner" else None
+    # None is the vendor side: the rep (and the account's owner).
+    for partner_id in dict.fromkeys((finder_id, leader_id)):
+        if partner_id is None:
+            _send("alignment_notice", vendor_side(deal), "alignment_notice", deal, s=staff)
+            continue
+        partner = partners.get(partner_id)
+        if partner is not None and partner.is_active:
+            s = audiences.partner_view(version, partner_id)
+            _send("alignment_notice", [partner.contact_email], "alignment_notice", deal, s=s)
 
 
-def leader_contact(deal: Deal, decision: Decision) -> dict:
-    """The one contact the customer hears from: the leader's person."""
-    leader = decision.output["leader"]
-    if leader["kind"] == "partner":
-        partner = db.session.get(Partner, leader["partner_id"])
-        if partner is not None:
-            return {
-                "name": partner.contact_name or partner.name,
-                "organisation": partner.name,
-                "email": partner.contact_email,
-            }
-    return {"name": deal.rep.name, "organisation": current_app.config["VENDOR_NAME"], "email": deal.rep.email}
-
-
-def _confirm_to_customer(deal: Deal, decision: Decision) -> None:
-    answer = deal.customer_answer
-    email = answer.contact_email if answer and answer.contact_email else deal.contact_email
-    if not email:
-        return
-    link = tokens.current_link(deal)
-    language = answer.language if answer else (link.language if link else "en")
-    contact = leader_contact(deal, decision)
-    vendor = current_app.config["VENDOR_NAME"]
-    context = {
-        "contact": contact,
-        "vendor": vendor,
-        "customer_name": (answer.contact_name if answer and answer.contact_name else deal.contact_name),
-    }
-    with force_locale(language):
-        subject = _("%(vendor)s: your contact for this solution", vendor=vendor)
-        text = render_template("mail/customer_confirmation.txt", **context)
-        html = render_template("mail/customer_confirmation.html", **context)
-    outbox.enqueue(kind="customer_confirmation", to=[email], subject=subject, text=text, html=html, deal_id=deal.id)
+def withdrawn(deal: Deal) -> None:
+    """The withdrawn deal's rep and partner hear that it was withdrawn — never who else claimed the account."""
+    _send("withdrawn_notice", vendor_side(deal), "withdrawn_notice", deal)
+    partner_id = deal.originator_partner_id
+    version = deal.decisions[-1] if deal.decisions else None
+    if version is not None:
+        partner_id = next(iter(version.routing.acting_partner_ids()), partner_id)
+    partner = db.session.get(Partner, partner_id) if partner_id else None
+    if partner is not None and partner.is_active:
+        _send("withdrawn_notice", [partner.contact_email], "withdrawn_notice", deal)
 
 
 def partner_answered(request: PartnerRequest, *, accepted: bool) -> None:
     """Tell the vendor side (and, for a decline, the channel manager) what the partner said."""
     deal = request.deal
-    to = _vendor_side(deal) + ([] if accepted else _admins())
+    to = vendor_side(deal) + ([] if accepted else _admins())
+    kind = "partner_accepted" if accepted else "partner_declined"
+    _send(kind, to, "partner_answered", deal, request=request, accepted=accepted)
+
+
+def lapsed(request: PartnerRequest, *, routed_again: bool) -> None:
+    """The rep hears that the partner let its time pass and the deal is back to routing."""
     _send(
-        "partner_accepted" if accepted else "partner_declined",
-        list(dict.fromkeys(to)),
-        "partner_answered",
-        deal,
+        "back_to_routing",
+        vendor_side(request.deal),
+        "back_to_routing",
+        request.deal,
         request=request,
-        accepted=accepted,
+        routed_again=routed_again,
     )
 
 
@@ -199,10 +164,37 @@ def remind(request: PartnerRequest) -> None:
         "partner_reminder",
         request.deal,
         request=request,
-        url=request_url(request),
+        url=partner_requests.url(request),
         partner=request.partner,
     )
 
 
-def overdue(request: PartnerRequest) -> None:
-    _send("partner_overdue", _admins(), "partner_overdue", request.deal, request=request, partner=request.partner)
+def overdue(request: PartnerRequest, *, recycle: str) -> None:
+    _send(
+        "partner_overdue",
+        _admins(),
+        "partner_overdue",
+        request.deal,
+        request=request,
+        partner=request.partner,
+        recycle=recycle,
+    )
+
+
+def customer_told(deal: Deal, contact: audiences.Contact, *, previous: audiences.Contact | None) -> None:
+    """The customer hears who their one contact is; if it changed, once more, saying so."""
+    answer = deal.customer_answer
+    email = answer.contact_email if answer and answer.contact_email else deal.contact_email
+    if not email:
+        return
+    language = answer.language if answer else "en"
+    context = audiences.customer_context(deal, contact, previous=previous)
+    template = "customer_contact_changed" if previous else "customer_confirmation"
+    with force_locale(language):
+        if previous:
+            subject = _("%(vendor)s: your contact has changed", vendor=context["vendor"])
+        else:
+            subject = _("%(vendor)s: your contact for this solution", vendor=context["vendor"])
+        text = render_template(f"mail/{template}.txt", **context)
+        html = render_template(f"mail/{template}.html", **context)
+    outbox.enqueue(kind=template, to=[email], subject=subject, text=text, html=html, deal_id=deal.id)

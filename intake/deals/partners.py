@@ -1,146 +1,151 @@
-"""Partners answer a routed deal by their signed link: accept, or decline with a reason."""
+"""Partners answer a routed deal: accept, decline with a reason, or let their time to answer pass."""
+
+from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
-from .. import audit, tokens
+from ..errors import Gone, NotNow
 from ..extensions import db
 from ..models import PartnerRequest, User
 from ..models.types import utcnow
-from . import notify
+from . import customer, decisions, lifecycle, notify, partner_requests, rules
 
 
-class RequestGone(Exception):
-    """The request was answered otherwise, replaced by a newer decision, or its deadline passed."""
+class RequestGone(Gone):
+    """The request was answered already, replaced by a newer decision, or its time passed.
+
+    `why` is one of accepted, declined, lapsed, replaced, expired.
+    """
 
     def __init__(self, why: str):
-        super().__init__(why)
+        super().__init__(
+            {
+                "accepted": "You accepted this deal before; that answer stands.",
+                "declined": "You declined this deal before; that answer stands.",
+                "lapsed": "The time to answer passed and the deal was routed again.",
+                "replaced": "The deal was routed again since this request: a newer one has what you need.",
+                "expired": "The time to answer this request has passed.",
+            }[why]
+        )
         self.why = why
+        self.status = 409 if why in ("accepted", "declined") else 410
 
 
-def resolve(token: str, *, lock: bool = False) -> PartnerRequest | None:
-    """The request this token opens, or None."""
-    if not tokens.plausible(token):
-        return None
-    query = select(PartnerRequest).where(PartnerRequest.token_hash == tokens.hash_token(token))
-    if lock:
-        query = query.with_for_update()
-    return db.session.scalar(query)
-
-
-def is_current(request: PartnerRequest) -> bool:
-    """Whether the request still belongs to the decision in force on a routed deal."""
-    deal = request.deal
-    return (
-        bool(deal.decisions) and deal.decisions[-1].id == request.decision_id and deal.status in ("routed", "accepted")
-    )
-
-
-def _check_open(request: PartnerRequest, now: datetime) -> None:
-    if not is_current(request):
+def _locked(request: PartnerRequest, now: datetime) -> PartnerRequest:
+    """Lock the request's deal, read the request again, and refuse one that can no longer be answered."""
+    lifecycle.lock(request.deal)
+    if request.response is not None:
+        raise RequestGone(request.response)
+    if not partner_requests.is_current(request):
         raise RequestGone("replaced")
     if request.expires_at <= now:
         raise RequestGone("expired")
+    return request
 
 
 def accept(request: PartnerRequest, *, now: datetime | None = None) -> bool:
-    """Accept the deal; accepting twice changes nothing. Return whether this call accepted it."""
+    """Accept the deal; accepting twice changes nothing. Return whether this call accepted it.
+
+    When the accepting partner leads, the customer's contact is settled now; when every partner
+    asked has accepted, the deal is accepted.
+    """
     now = now or utcnow()
-    if request.response == "accepted":
-        return False
-    if request.response is not None:
-        raise RequestGone(request.response)
-    _check_open(request, now)
+    try:
+        request = _locked(request, now)
+    except RequestGone as exc:
+        if exc.why == "accepted":
+            return False
+        raise
     request.response, request.responded_at = "accepted", now
+    db.session.flush()
     deal = request.deal
-    if deal.status == "routed":
-        deal.status = "accepted"
-    audit.record(
-        None,
-        "deal",
-        deal.id,
-        "partner accepted",
-        {"partner": [None, request.partner.name], "status": ["routed", deal.status]},
-    )
+    version = deal.decisions[-1]
+    asked = partner_requests.of_decision(version)
+    if deal.status == "routed" and all(r.response == "accepted" for r in asked):
+        lifecycle.accepted(deal, partner_name=request.partner.name)
     notify.partner_answered(request, accepted=True)
+    if version.routing.leader.partner_id == request.partner_id and version.routing.leader.kind == "partner":
+        customer.settle_contact(deal, version)
     return True
 
 
 def decline(request: PartnerRequest, *, reason: str, now: datetime | None = None) -> None:
     """Decline with a reason: the deal goes back to routing, and this partner is not proposed for it again."""
     now = now or utcnow()
-    if request.response == "declined":
-        return
-    if request.response is not None:
-        raise RequestGone(request.response)
-    _check_open(request, now)
-    request.response, request.responded_at, request.reason = "declined", now, reason.strip()
-    _back_to_routing(request, f"{request.partner.name} declined: {reason.strip()}", actor=None)
+    reason = (reason or "").strip()
+    try:
+        request = _locked(request, now)
+    except RequestGone as exc:
+        if exc.why == "declined":
+            return
+        raise
+    request.response, request.responded_at, request.reason = "declined", now, reason
+    lifecycle.back_to_routing(request.deal, reason=f"{request.partner.name} declined: {reason}", actor=None)
     notify.partner_answered(request, accepted=False)
 
 
-def _back_to_routing(request: PartnerRequest, why: str, *, actor: User | None) -> None:
-    deal = request.deal
-    before = deal.status
-    deal.status, deal.hold_reason = "ready_to_route", None
-    audit.record(actor, "deal", deal.id, "back to routing", {"status": [before, deal.status], "reason": [None, why]})
+def lapse(request: PartnerRequest, *, actor: User | None, now: datetime | None = None) -> None:
+    """The time to answer passed unanswered: the partner counts as lapsed and the deal goes back to routing.
 
-
-def recycle(request: PartnerRequest, *, actor: User, now: datetime | None = None) -> None:
-    """After the deadline passed unanswered, the channel manager sends the deal back to routing."""
+    Under the rules of engagement's automatic recycling, Intake routes the deal again at once,
+    without that partner; otherwise the channel manager does, from the deal's page.
+    """
     now = now or utcnow()
-    if request.response is not None or not is_current(request) or request.expires_at > now:
-        raise RequestGone("open" if request.expires_at > now else (request.response or "replaced"))
-    request.response, request.responded_at = "expired", now
-    _back_to_routing(request, f"{request.partner.name} did not answer in time", actor=actor)
-
-
-def declined_partner_ids(deal_id: int) -> list[int]:
-    """Partners that declined the deal or let its deadline pass: never proposed for it again."""
-    return sorted(
-        set(
-            db.session.scalars(
-                select(PartnerRequest.partner_id).where(
-                    PartnerRequest.deal_id == deal_id, PartnerRequest.response.in_(("declined", "expired"))
-                )
-            )
-        )
-    )
-
-
-def open_requests(deal_id: int) -> list[PartnerRequest]:
-    return list(
-        db.session.scalars(select(PartnerRequest).where(PartnerRequest.deal_id == deal_id).order_by(PartnerRequest.id))
-    )
+    lifecycle.lock(request.deal)
+    if request.response is not None or not partner_requests.is_current(request):
+        raise RequestGone(request.response or "replaced")
+    if request.expires_at > now:
+        raise NotNow("This partner's time to answer has not passed yet.")
+    request.response, request.responded_at = "lapsed", now
+    deal = request.deal
+    lifecycle.back_to_routing(deal, reason=f"{request.partner.name} let its time to answer pass", actor=actor)
+    routed_again = rules.in_force().recycle == "automatic"
+    notify.lapsed(request, routed_again=routed_again)
+    if routed_again:
+        db.session.flush()
+        decisions.route_deal(deal, actor=actor)
 
 
 def sweep(*, now: datetime | None = None) -> tuple[int, int]:
-    """Remind partners whose deadline nears, and tell the channel manager of those that passed.
+    """Remind partners whose deadline nears; when it has passed, recycle the deal or alert the channel manager.
 
-    Returns (reminders, overdue alerts) queued. Safe to run as often as you like.
+    Returns (reminders, deadlines passed). Safe to run as often as you like, from any number of servers.
     """
     now = now or utcnow()
     remind_from = now + timedelta(hours=current_app.config["PARTNER_REMIND_HOURS"])
-    unanswered = select(PartnerRequest).where(PartnerRequest.response.is_(None))
-    reminders = overdue = 0
-    for request in db.session.scalars(
+    recycle = rules.in_force().recycle
+    unanswered = select(PartnerRequest.id).where(PartnerRequest.response.is_(None))
+    reminders = passed = 0
+    due = db.session.scalars(
         unanswered.where(
             PartnerRequest.reminded_at.is_(None),
             PartnerRequest.expires_at > now,
             PartnerRequest.expires_at <= remind_from,
         )
-    ):
-        if is_current(request):
+    ).all()
+    for request_id in due:
+        request = db.session.get(PartnerRequest, request_id)
+        lifecycle.lock(request.deal)
+        if request.reminded_at is None and request.response is None and partner_requests.is_current(request):
             request.reminded_at = now
             notify.remind(request)
             reminders += 1
-    for request in db.session.scalars(
+    late = db.session.scalars(
         unanswered.where(PartnerRequest.overdue_alerted_at.is_(None), PartnerRequest.expires_at <= now)
-    ):
-        if is_current(request):
-            request.overdue_alerted_at = now
-            notify.overdue(request)
-            overdue += 1
-    return reminders, overdue
+    ).all()
+    for request_id in late:
+        request = db.session.get(PartnerRequest, request_id)
+        lifecycle.lock(request.deal)
+        if request.overdue_alerted_at is not None or request.response is not None:
+            continue
+        if not partner_requests.is_current(request):
+            continue
+        request.overdue_alerted_at = now
+        notify.overdue(request, recycle=recycle)
+        if recycle == "automatic":
+            lapse(request, actor=None, now=now)
+        passed += 1
+    return reminders, passed

@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..errors import DomainError, FieldErrors
 from ..extensions import db
-from ..matching import InvalidDomain, normalise_company, normalise_domain
+from ..matching import InvalidDomain, normalise_company, normalise_domain, registrable_domain
 from ..models import Account, Deal, Partner, Relationship, User
+from . import lifecycle
 from .questionnaire import missing_answers
 
 ACCOUNT_FIELDS = ("name", "domain", "country", "vertical", "size_band", "vendor_strength", "vendor_since")
@@ -38,28 +40,12 @@ SECTION_FIELDS = {
 ROW_FIELDS = ("partner_id", "partner_name", "strength", "since", "does_what", "notes")
 
 
-class FieldErrors(Exception):
-    """Answers that break a rule, as {field: reason}; the page shows each beside its field."""
-
-    def __init__(self, errors: dict[str, str], *, existing_account: Account | None = None):
-        super().__init__(errors)
-        self.errors = errors
-        self.existing_account = existing_account
-
-
-class Incomplete(Exception):
+class Incomplete(DomainError):
     """The questionnaire still lacks required answers: {section: {field: reason}}."""
 
     def __init__(self, missing: dict[str, dict[str, str]]):
-        super().__init__(missing)
+        super().__init__("Some required answers are missing.")
         self.missing = missing
-
-
-class NotEditable(Exception):
-    """The deal has left the questionnaire stage."""
-
-
-EDITABLE_STATUSES = ("draft", "awaiting_customer")
 
 
 def _today() -> date:
@@ -72,8 +58,7 @@ def _not_future(errors: dict, field: str, value: date | None, what: str = "This 
 
 
 def _check_editable(deal: Deal) -> None:
-    if deal.status not in EDITABLE_STATUSES:
-        raise NotEditable()
+    lifecycle.begin(deal, lifecycle.EDITABLE, "This deal has left the questionnaire; its answers can no longer change.")
 
 
 def start_deal(*, rep: User) -> Deal:
@@ -141,8 +126,14 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
         elif account is not None and not values["name"]:
             errors["name"] = "The company name cannot be empty."
         if values["domain"] and "domain" not in errors:
+            # One company, one account: sub-domains of one registrable domain are the same company.
             existing = db.session.scalar(
-                select(Account).where(Account.domain == values["domain"], Account.id != (account.id if account else -1))
+                select(Account)
+                .where(
+                    Account.domain_key == registrable_domain(values["domain"]),
+                    Account.id != (account.id if account else -1),
+                )
+                .limit(1)
             )
             if existing is not None:
                 errors["domain"] = f"“{existing.name}” already has this domain: use that account instead."
@@ -154,6 +145,7 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
         audit.record(actor, "deal", deal.id, "account linked", {"account_id": [None, account.id]})
     elif values["name"]:
         values["name_key"] = normalise_company(values["name"])
+        values["domain_key"] = registrable_domain(values["domain"]) if values["domain"] else None
         if account is None:
             account = Account(owner=actor, **values)
             db.session.add(account)
@@ -280,11 +272,22 @@ def _row_summary(row: Relationship) -> str:
 
 def complete_deal(deal: Deal, *, actor: User) -> None:
     """Check every required answer and move the deal from draft to awaiting_customer."""
-    if deal.status != "draft":
-        raise NotEditable()
+    lifecycle.begin(deal, ("draft",), "This deal is already complete.")
     missing = missing_answers(deal)
     if missing:
         raise Incomplete(missing)
-    deal.status = "awaiting_customer"
-    deal.completed_at = datetime.now(UTC)
-    audit.record(actor, "deal", deal.id, "completed", {"status": ["draft", "awaiting_customer"]})
+    lifecycle.complete(deal, actor=actor)
+
+
+def discard_draft(deal: Deal, *, actor: User) -> None:
+    """Throw a draft away, with what its questionnaire recorded; a completed deal cannot be discarded."""
+    lifecycle.begin(deal, ("draft",), "Only a draft can be discarded; this deal is under way.")
+    lifecycle.discard(deal, actor=actor)
+
+
+def close_deal(
+    deal: Deal, *, outcome: str, closed_on: date | None, final_value, reason: str, actor: User | None
+) -> None:
+    """Record that a routed deal was won or lost: the date, the final value and, for lost, why."""
+    lifecycle.begin(deal, lifecycle.CLOSABLE, "Only a routed deal can be won or lost.")
+    lifecycle.close(deal, outcome=outcome, closed_on=closed_on, final_value=final_value, reason=reason, actor=actor)

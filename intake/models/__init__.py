@@ -2,7 +2,7 @@
 
 from .accounts import Account, Relationship
 from .audit import AuditEvent
-from .customer import CustomerAnswer, CustomerLink, LinkMiss
+from .customer import CustomerAnswer, CustomerContact, CustomerLink, LinkMiss
 from .deals import Deal
 from .decisions import Decision, RulesOfEngagement
 from .outbox import OutboxMessage
@@ -14,6 +14,7 @@ __all__ = [
     "Account",
     "AuditEvent",
     "CustomerAnswer",
+    "CustomerContact",
     "CustomerLink",
     "Deal",
     "Decision",

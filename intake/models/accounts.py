@@ -6,11 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-SIZE_BANDS = ("1-49", "50-249", "250-999", "1000-4999", "5000+")
-SOURCES = ("rep", "customer", "partner")
-# The one relationship scale of PRODUCT.md.
-STRENGTHS = {0: "none", 1: "aware", 2: "transactional", 3: "working", 4: "trusted", 5: "strategic"}
-
 
 class Account(db.Model):
     __tablename__ = "accounts"
@@ -19,6 +14,8 @@ class Account(db.Model):
     name: Mapped[str] = mapped_column(String(160))
     name_key: Mapped[str] = mapped_column(String(160), index=True)
     domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    # The registrable part of the domain (the routing engine's key): sub-domains are one account.
+    domain_key: Mapped[str | None] = mapped_column(String(253), index=True)
     country: Mapped[str | None] = mapped_column(String(2))
     vertical: Mapped[str | None] = mapped_column(String(60))
     size_band: Mapped[str | None] = mapped_column(String(20))
@@ -44,7 +41,7 @@ class Relationship(db.Model):
     # The questionnaire that recorded it, when a rep recorded it during discovery.
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), index=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
-    # A partner that is not (yet) one of ours, by the name given.
+    # A partner that is not (yet) one of ours, by the name given (matched to ours by the engine's name key).
     partner_name: Mapped[str] = mapped_column(String(160), default="")
     strength: Mapped[int | None] = mapped_column()
     since: Mapped[date | None] = mapped_column(Date)

@@ -6,12 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-LANGUAGES = ("en", "de")
-WORKS_WITH_PARTNER = ("yes", "no", "not_sure")
-FULFILMENT = ("partner", "direct", "any_partner", "no_preference")
-CONTACT = ("partner", "vendor", "no_preference")
-DURATIONS = ("under_1", "1_3", "3_5", "over_5")
-
 
 class CustomerLink(db.Model):
     """A customer's personal link to one deal. Only a hash of the token is kept."""
@@ -66,8 +60,9 @@ class CustomerAnswer(db.Model):
     # 2.–4.
     works_with_partner: Mapped[str] = mapped_column(String(10))
     fulfilment: Mapped[str] = mapped_column(String(15))
-    # The named partner they want to deliver, by its row among their partners.
-    fulfilment_row: Mapped[int | None] = mapped_column()
+    # The partner they want to deliver, by identity: one of ours, or the name they typed.
+    fulfilment_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    fulfilment_partner_name: Mapped[str] = mapped_column(String(160), default="")
     fulfilment_reason: Mapped[str] = mapped_column(Text, default="")
     contact_preference: Mapped[str] = mapped_column(String(15))
     # 5. Consent to share with the partner who will help them
@@ -78,6 +73,31 @@ class CustomerAnswer(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     deal = relationship("Deal", back_populates="customer_answer")
+    fulfilment_partner = relationship("Partner")
+
+    @property
+    def fulfilment_partner_label(self) -> str:
+        """The partner they want to deliver, as they named it."""
+        return self.fulfilment_partner.name if self.fulfilment_partner else self.fulfilment_partner_name
+
+
+class CustomerContact(db.Model):
+    """Who the customer was told is their one contact, each time it was settled; the newest is in force.
+
+    The customer's link page and every mail to the customer read it here, so they always agree.
+    """
+
+    __tablename__ = "customer_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    # The leader whose person it is: the vendor, or one partner.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    organisation: Mapped[str] = mapped_column(String(160))
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LinkMiss(db.Model):

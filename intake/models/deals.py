@@ -7,31 +7,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-# The lifecycle of PRODUCT.md, spelled as there.
-STATUSES = (
-    "draft",
-    "awaiting_customer",
-    "ready_to_route",
-    "routed",
-    "accepted",
-    "declined",
-    "won",
-    "lost",
-    "on_hold",
-    "withdrawn",
-)
-OPEN_STATUSES = ("draft", "awaiting_customer", "ready_to_route", "routed", "accepted", "on_hold")
-ORIGINATORS = ("vendor", "partner", "customer")
-ORIGIN_CHANNELS = ("meeting", "campaign", "partner_marketing", "referral")
-BUDGETS = ("approved", "identified", "none", "unknown")
-PARTNERS_KNOWN = ("yes", "no", "unknown")
-
 
 class Deal(db.Model):
     __tablename__ = "deals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Changed only by intake.deals.lifecycle (statuses: intake.vocabulary.DEAL_STATUS).
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    # Bumped by every write to the deal or its answers: the write lock that serialises two tabs,
+    # a double click or two servers (intake.deals.lifecycle.lock).
+    lock_version: Mapped[int] = mapped_column(default=0)
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
 
@@ -71,6 +56,13 @@ class Deal(db.Model):
 
     # Why an on_hold deal waits: needs_alignment, conflict or fulfilment (the channel manager's queues).
     hold_reason: Mapped[str | None] = mapped_column(String(20), index=True)
+    # Why the deal came back to routing (a partner declined, or let its time pass).
+    returned_reason: Mapped[str] = mapped_column(Text, default="")
+
+    # Won or lost: when, for how much, and for lost, why.
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    final_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    lost_reason: Mapped[str] = mapped_column(Text, default="")
 
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,8 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-RESPONSES = ("accepted", "declined", "expired")
-
 
 class PartnerRequest(db.Model):
     """A partner's invitation to take its role on a routed deal, answered by a signed link.
@@ -27,7 +25,8 @@ class PartnerRequest(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # accepted, declined, or expired (the channel manager sent the deal back after the deadline)
+    # accepted, declined, or lapsed: the deadline passed and the deal went back to routing
+    # (intake.vocabulary.PARTNER_RESPONSE)
     response: Mapped[str | None] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -38,14 +37,14 @@ class PartnerRequest(db.Model):
 
 
 class Document(db.Model):
-    """A rendered deal summary: one per decision version and copy (vendor or partner), rendered once."""
+    """A rendered deal summary: one per decision version and copy (`vendor`, or `partner-<id>`), rendered once."""
 
     __tablename__ = "documents"
     __table_args__ = (UniqueConstraint("decision_id", "copy"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
-    copy: Mapped[str] = mapped_column(String(10))
+    copy: Mapped[str] = mapped_column(String(24))
     filename: Mapped[str] = mapped_column(String(200))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,14 +6,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-TIERS = ("platinum", "gold", "silver", "registered")
-
 
 class Partner(db.Model):
     __tablename__ = "partners"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
+    # The engine's company key, so a partner the customer types by name is found by index.
+    name_key: Mapped[str] = mapped_column(String(160), index=True, default="")
     contact_name: Mapped[str] = mapped_column(String(120), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     countries: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -8,8 +8,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-ROLES = ("rep", "admin")
-
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(24)

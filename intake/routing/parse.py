@@ -1,29 +1,39 @@
-"""Read the JSON form of a routing input, and refuse an inconsistent one with the name of the bad field.
+"""Read the JSON forms of a routing input and of a decision, refusing a malformed one with the name of the bad field.
 
 `parse_input` checks the shape (objects, lists, types); `validate` checks the values (the
 strength scale, the enums, partners referred to but not listed). Both name the field by its
-path in the input, such as `relationships[2].strength`.
+path in the input, such as `relationships[2].strength`. `parse_decision` reads a stored
+decision back: the inverse of `Decision.to_dict()`.
 """
 
 from typing import Any
 
 from .model import (
     CONTACTS,
+    FLAGS,
     FULFILMENTS,
     PARTY_KINDS,
+    ROLES,
     SOURCES,
+    STATUSES,
+    STEP_RULES,
     STRENGTHS,
     TIERS,
     TIES,
     Account,
+    Decision,
     OpenDeal,
     Partner,
     Party,
     Preference,
+    Recommendation,
     Relationship,
+    Role,
     RoutingInput,
     Rules,
+    Step,
 )
+from .when import instant
 
 _MISSING = object()
 
@@ -49,6 +59,7 @@ def parse_input(data: Any) -> RoutingInput:
         preference=_preference(obj.get("preference"), "preference"),
         open_deals=tuple(_open_deal(item, path) for item, path in obj.items_of("open_deals")),
         declined_partner_ids=frozenset(_int(item, path) for item, path in obj.items_of("declined_partner_ids")),
+        lapsed_partner_ids=frozenset(_int(item, path) for item, path in obj.items_of("lapsed_partner_ids")),
         rules=_rules(obj.get("rules"), "rules"),
     )
     obj.refuse_unknown()
@@ -67,10 +78,7 @@ def validate(data: RoutingInput) -> None:
     _check_party(data.originator, "originator", known)
     _check_strength(data.vendor_strength, "vendor_strength")
     for index, rel in enumerate(data.relationships):
-        path = f"relationships[{index}]"
-        _check_known(rel.partner_id, f"{path}.partner_id", known)
-        _check_strength(rel.strength, f"{path}.strength")
-        _check_choice(rel.source, f"{path}.source", SOURCES)
+        _check_relationship(rel, f"relationships[{index}]", known)
     if data.preference is not None:
         _check_preference(data.preference, known)
     for index, deal in enumerate(data.open_deals):
@@ -80,6 +88,20 @@ def validate(data: RoutingInput) -> None:
         # 0 ("none") is no relationship at all, so it cannot be the strength at which one counts.
         raise InvalidInput("rules.threshold", f"must be an integer from 1 to 5, got {data.rules.threshold!r}")
     _check_choice(data.rules.ties, "rules.ties", TIES)
+
+
+def _check_relationship(rel: Relationship, path: str, known: set[int]) -> None:
+    in_words = bool((rel.partner_name or "").strip())
+    if rel.partner_id is None and not in_words:
+        raise InvalidInput(f"{path}.partner_id", "give a partner_id or a partner_name")
+    if rel.partner_id is not None and in_words:
+        raise InvalidInput(f"{path}.partner_name", "give a partner_id or a partner_name, not both")
+    if rel.partner_id is not None:
+        _check_known(rel.partner_id, f"{path}.partner_id", known)
+    _check_strength(rel.strength, f"{path}.strength")
+    _check_choice(rel.source, f"{path}.source", SOURCES)
+    if rel.stated_at is not None and instant(rel.stated_at) is None:
+        raise InvalidInput(f"{path}.stated_at", f"must be an ISO-8601 date or date and time, got {rel.stated_at!r}")
 
 
 def _check_party(party: Party, path: str, known: set[int] | None) -> None:
@@ -123,11 +145,12 @@ def _check_choice(value: str, path: str, choices: tuple[str, ...]) -> None:
 class _Object:
     """A JSON object being read field by field; a field never read is refused as unknown."""
 
-    def __init__(self, data: Any, path: str):
+    def __init__(self, data: Any, path: str, what: str = "routing input"):
         if not isinstance(data, dict):
-            raise InvalidInput(path or "input", f"must be an object, got {_kind(data)}")
+            raise InvalidInput(path or what.split()[-1], f"must be an object, got {_kind(data)}")
         self.data = data
         self.path = path
+        self.what = what
         self.read: set[str] = set()
 
     def field(self, name: str) -> str:
@@ -151,7 +174,7 @@ class _Object:
     def refuse_unknown(self) -> None:
         unknown = sorted(str(key) for key in self.data if key not in self.read)
         if unknown:
-            raise InvalidInput(self.field(unknown[0]), "is not a field of the routing input")
+            raise InvalidInput(self.field(unknown[0]), f"is not a field of the {self.what}")
 
 
 def _party(data: Any, path: str) -> Party:
@@ -193,10 +216,14 @@ def _account(data: Any, path: str) -> Account:
 
 def _relationship(data: Any, path: str) -> Relationship:
     obj = _Object(data, path)
+    partner_id = obj.get("partner_id")
     result = Relationship(
-        partner_id=_int(obj.get("partner_id", required=True), obj.field("partner_id")),
+        partner_id=None if partner_id is None else _int(partner_id, obj.field("partner_id")),
+        partner_name=_optional_text(obj.get("partner_name"), obj.field("partner_name")),
         strength=_int(obj.get("strength", required=True), obj.field("strength")),
         source=_text(obj.get("source", required=True), obj.field("source")),
+        on_this_deal=_bool(obj.get("on_this_deal", default=False), obj.field("on_this_deal")),
+        stated_at=_optional_text(obj.get("stated_at"), obj.field("stated_at")),
     )
     obj.refuse_unknown()
     return result
@@ -241,6 +268,80 @@ def _rules(data: Any, path: str) -> Rules:
     )
     obj.refuse_unknown()
     return result
+
+
+# ---------------------------------------------------------------- a stored decision
+
+
+def parse_decision(data: Any) -> Decision:
+    """Read back a stored decision (the inverse of `Decision.to_dict()`); raise InvalidInput naming the bad field."""
+    obj = _Object(data, "", "decision")
+    fulfilment = obj.get("fulfilment", required=True)
+    result = Decision(
+        leader=_decided_party(obj.get("leader", required=True), "leader"),
+        fulfilment=None if fulfilment is None else _decided_party(fulfilment, "fulfilment"),
+        supporting=tuple(_role(item, path) for item, path in obj.items_of("supporting", required=True)),
+        status=_choice(obj.get("status", required=True), "status", STATUSES),
+        flags=tuple(_choice(item, path, FLAGS) for item, path in obj.items_of("flags", required=True)),
+        conflicts=tuple(_int(item, path) for item, path in obj.items_of("conflicts", required=True)),
+        recommendations=tuple(
+            _recommendation(item, path) for item, path in obj.items_of("recommendations", required=True)
+        ),
+        trace=tuple(_step(item, path) for item, path in obj.items_of("trace", required=True)),
+    )
+    obj.refuse_unknown()
+    return result
+
+
+def _decided_party(data: Any, path: str) -> Party:
+    """The vendor or a partner: the customer coming in never leads, fulfils or supports."""
+    obj = _Object(data, path, "decision")
+    kind = _choice(obj.get("kind", required=True), obj.field("kind"), ("vendor", "partner"))
+    if kind == "partner":
+        result = Party("partner", _int(obj.get("partner_id", required=True), obj.field("partner_id")))
+    else:
+        result = Party(kind)
+    obj.refuse_unknown()
+    return result
+
+
+def _role(data: Any, path: str) -> Role:
+    obj = _Object(data, path, "decision")
+    result = Role(
+        party=_decided_party(obj.get("party", required=True), obj.field("party")),
+        role=_choice(obj.get("role", required=True), obj.field("role"), ROLES),
+    )
+    obj.refuse_unknown()
+    return result
+
+
+def _recommendation(data: Any, path: str) -> Recommendation:
+    obj = _Object(data, path, "decision")
+    result = Recommendation(
+        partner_id=_int(obj.get("partner_id", required=True), obj.field("partner_id")),
+        reason=_text(obj.get("reason", required=True), obj.field("reason")),
+    )
+    obj.refuse_unknown()
+    return result
+
+
+def _step(data: Any, path: str) -> Step:
+    obj = _Object(data, path, "decision")
+    result = Step(
+        rule=_choice(obj.get("rule", required=True), obj.field("rule"), STEP_RULES),
+        says=_text(obj.get("says", required=True), obj.field("says")),
+        partner_says=_text(obj.get("partner_says", required=True), obj.field("partner_says")),
+    )
+    obj.refuse_unknown()
+    return result
+
+
+def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
+    _check_choice(_text(value, path), path, choices)
+    return value
+
+
+# ---------------------------------------------------------------- values
 
 
 def _int(value: Any, path: str) -> int:

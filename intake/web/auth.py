@@ -8,7 +8,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from .. import auth
 from ..admin import services as admin_services
-from ..extensions import csrf, db
+from ..extensions import db
+from .errors import keeps_answers
 from .forms import PASSWORD
 from .pages import render_form
 
@@ -35,7 +36,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token, so a failure keeps what was typed
+@keeps_answers
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("rep.deals"))
@@ -73,7 +74,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-@csrf.exempt  # the form checks its own token
+@keeps_answers
 def own_password():
     form = OwnPasswordForm()
     if form.validate_on_submit():

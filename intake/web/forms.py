@@ -9,7 +9,8 @@ from wtforms import SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from ..models.accounts import STRENGTHS
+from ..vocabulary import STRENGTH, Words
+from ..vocabulary import country_name as country_name
 
 # The one password rule, wherever a password is set.
 PASSWORD = [DataRequired("Enter a password."), Length(min=10, max=200, message="Use 10 to 200 characters.")]
@@ -26,7 +27,16 @@ def with_current(choices: list[SelectChoice], current) -> list[SelectChoice]:
     return choices + opts((v, v) for v in current if v not in offered)
 
 
-STRENGTH_CHOICES = opts([("", "—")] + [(str(k), f"{k} · {v}") for k, v in STRENGTHS.items()])
+def vocabulary_choices(words: Words, *, audience: str = "staff", blank: str | None = None, only=None) -> list:
+    """Choices for a field from one product word list (`only` keeps some of its codes)."""
+    pairs = words.choices(audience=audience, blank=blank)
+    if only is not None:
+        allowed = {str(code) for code in only} | {""}
+        pairs = [(value, label) for value, label in pairs if value in allowed]
+    return opts(pairs)
+
+
+STRENGTH_CHOICES = opts([("", "—")] + [(str(k), f"{k} · {STRENGTH.word(k)}") for k in STRENGTH])
 
 
 def optional_int(value):
@@ -48,13 +58,6 @@ def yes_no(value):
 def country_choices() -> list[SelectChoice]:
     countries = sorted(pycountry.countries, key=lambda c: getattr(c, "common_name", c.name))
     return opts([("", "—")] + [(c.alpha_2, getattr(c, "common_name", c.name)) for c in countries])
-
-
-def country_name(code: str | None) -> str:
-    if not code:
-        return ""
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", country.name) if country else code
 
 
 def config_choices(key: str, blank: bool = True) -> list[SelectChoice]:

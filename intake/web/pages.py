@@ -1,8 +1,13 @@
 """Helpers every page blueprint uses: access policies and showing form errors."""
 
+from collections.abc import Callable
+
 from flask import abort, render_template, request
 from flask_login import current_user
 from wtforms import FieldList, FormField
+
+from ..errors import DomainError
+from ..extensions import db
 
 
 def require_user() -> None:
@@ -35,6 +40,11 @@ def _walk(fields):
             yield field
 
 
+def has_errors(form, name: str) -> bool:
+    """Whether the form's own checks already put a message on this field."""
+    return any(field.name == name and field.errors for field in _walk(form))
+
+
 def attach_errors(form, errors: dict[str, str]) -> list[str]:
     """Put each {field name: reason} beside its field; return reasons that have no field."""
     by_name = {field.name: field for field in _walk(form)}
@@ -55,3 +65,21 @@ def render_form(template: str, form, **context):
     has_errors = bool(form.errors) or bool(context.get("form_errors"))
     status = 400 if request.method == "POST" and has_errors else 200
     return render_template(template, form=form, **context), status
+
+
+def attempt(form, action: Callable, *args, **kwargs) -> bool:
+    """Run one service for a submitted form; a rule it breaks goes beside its field.
+
+    Returns whether the service succeeded (the caller then commits). A domain error that names
+    fields is rolled back and put on the form, with any reason that has no field of its own in
+    `form.form_errors`; one that names none is left to the error page (`intake.web.errors`).
+    """
+    try:
+        action(*args, **kwargs)
+    except DomainError as exc:
+        if not exc.fields:
+            raise
+        db.session.rollback()
+        form.form_errors = attach_errors(form, exc.fields)
+        return False
+    return True

@@ -15,13 +15,24 @@ def by_partner(partner_id: int) -> dict:
     return {"kind": "partner", "partner_id": partner_id}
 
 
-NAMES = {1: "Alpha Systems", 2: "Bravo IT", 3: "Charlie Networks"}
+# Names without digits: a digit in a trace sentence would read as an id.
+NAMES = {
+    1: "Alpha Systems",
+    2: "Bravo IT",
+    3: "Charlie Networks",
+    4: "Delta Data",
+    5: "Echo Cloud",
+    6: "Foxtrot Services",
+    7: "Golf Consulting",
+    8: "Hotel Digital",
+    9: "India Solutions",
+}
 
 
 def partner(partner_id: int, **overrides) -> dict:
     values = {
         "id": partner_id,
-        "name": NAMES.get(partner_id, f"Partner {partner_id}"),
+        "name": NAMES.get(partner_id, f"Partner No. {partner_id}"),
         "active": True,
         "countries": ["DE"],
         "verticals": ["Retail"],
@@ -31,8 +42,29 @@ def partner(partner_id: int, **overrides) -> dict:
     return values
 
 
-def rel(partner_id: int, strength: int, source: str = "rep") -> dict:
-    return {"partner_id": partner_id, "strength": strength, "source": source}
+def rel(
+    partner_id: int | None,
+    strength: int,
+    source: str = "rep",
+    *,
+    on_this_deal: bool = False,
+    stated_at: str | None = None,
+    partner_name: str | None = None,
+) -> dict:
+    """One relationship statement; `rel(None, 4, "customer", partner_name="Zulu")` names a partner in words."""
+    return {
+        "partner_id": partner_id,
+        "partner_name": partner_name,
+        "strength": strength,
+        "source": source,
+        "on_this_deal": on_this_deal,
+        "stated_at": stated_at,
+    }
+
+
+def said(partner_id: int | None, strength: int, **more) -> dict:
+    """What the customer stated on this deal: the statement that outranks every other."""
+    return rel(partner_id, strength, "customer", on_this_deal=True, **more)
 
 
 def pref(fulfilment: str = "no_preference", *, partner_id=None, partner_name=None, contact="no_preference") -> dict:
@@ -59,6 +91,7 @@ def routing_input(**overrides) -> dict:
         "account": {"country": "DE", "vertical": "Retail", "domain": "acme.example", "name": "Acme GmbH"},
         "open_deals": [],
         "declined_partner_ids": [],
+        "lapsed_partner_ids": [],
     }
     values.update(overrides)
     return values
@@ -69,5 +102,10 @@ def route(**overrides) -> Decision:
 
 
 def says(decision: Decision, rule: str) -> str:
-    """What the trace says for one rule."""
+    """What the trace says for one rule, to the vendor's side."""
     return next(step.says for step in decision.trace if step.rule == rule)
+
+
+def partner_says(decision: Decision, rule: str) -> str:
+    """What the trace says for one rule, to any partner."""
+    return next(step.partner_says for step in decision.trace if step.rule == rule)

@@ -2,13 +2,13 @@
 
 import pytest
 
-from .builders import CUSTOMER, VENDOR, by_partner, partner, pref, rel, route, says
+from .builders import CUSTOMER, VENDOR, by_partner, partner, partner_says, pref, rel, route, says
 
 SUPPORT = {"party": VENDOR, "role": "support"}
 
 
-def credit(partner_id: int) -> dict:
-    return {"party": by_partner(partner_id), "role": "origination_credit"}
+def credit(partner_id: int, role: str = "origination_credit") -> dict:
+    return {"party": by_partner(partner_id), "role": role}
 
 
 # (overrides, needs alignment, supporting)
@@ -83,6 +83,18 @@ ALIGNMENT_AND_ROLES = [
         [credit(1)],
         id="partner_finder_that_declined_keeps_origination_credit",
     ),
+    pytest.param(
+        dict(originator=by_partner(1), vendor_strength=2, relationships=[rel(1, 5)], lapsed_partner_ids=[1]),
+        True,
+        [credit(1)],
+        id="partner_finder_that_lapsed_keeps_origination_credit",
+    ),
+    pytest.param(
+        dict(originator=CUSTOMER, vendor_strength=5, relationships=[rel(3, 4)], preference=pref("direct")),
+        False,
+        [credit(3, "relationship_credit")],
+        id="partner_kept_by_direct_without_another_role_keeps_relationship_credit",
+    ),
 ]
 
 
@@ -96,11 +108,27 @@ def test_alignment_and_roles(overrides, needs_alignment, supporting):
 def test_alignment_trace_says_who_found_the_deal_and_who_leads():
     decision = route(originator=by_partner(1), vendor_strength=5, relationships=[rel(1, 1)])
     assert says(decision, "alignment") == (
-        "Alpha Systems (partner 1) found the deal but the vendor leads it: the deal needs alignment between them "
-        "before anyone contacts the customer, and Alpha Systems (partner 1) keeps origination credit."
+        "Alpha Systems found the deal but the vendor leads it: the deal needs alignment between them "
+        "before anyone contacts the customer, and Alpha Systems keeps origination credit."
     )
+    assert partner_says(decision, "alignment") == says(decision, "alignment")
 
 
 def test_supporting_party_is_told_to_originate_no_customer_communication():
     decision = route(vendor_strength=1, relationships=[rel(1, 4)])
     assert "originates no customer communication and coordinates through the leader" in says(decision, "roles")
+
+
+def test_roles_trace_says_who_keeps_what():
+    decision = route(originator=by_partner(1), vendor_strength=1, relationships=[rel(1, 4), rel(2, 5)])
+    assert says(decision, "roles") == (
+        "The vendor supports Bravo IT: as the supporting party it originates no customer communication and "
+        "coordinates through the leader. Alpha Systems found the deal and, neither leading nor fulfilling it, keeps "
+        "origination credit; it originates no customer communication."
+    )
+    assert partner_says(decision, "roles") == says(decision, "roles")
+
+
+def test_a_customer_coming_in_is_said_to_have_come_in_on_their_own():
+    decision = route(originator=CUSTOMER, vendor_strength=1, relationships=[rel(1, 4)])
+    assert says(decision, "alignment") == "The customer came in on their own, so there is no finder to align with."

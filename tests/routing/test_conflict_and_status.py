@@ -4,7 +4,7 @@ import pytest
 
 from intake.routing.names import company_key, domain_key
 
-from .builders import CUSTOMER, VENDOR, by_partner, deal, pref, rel, route, says
+from .builders import CUSTOMER, VENDOR, by_partner, deal, partner_says, pref, rel, route, says
 
 # The account: domain acme.example, name "Acme GmbH"; this deal is the vendor's, led and fulfilled by the vendor.
 CONFLICT_RULES = [
@@ -64,28 +64,106 @@ def test_accounts_without_domain_or_name_do_not_match_each_other():
     assert decision.conflicts == ()
 
 
-def test_conflict_trace_names_the_deals_held_against():
+def test_conflict_trace_says_how_many_deals_and_how_they_match_without_their_ids():
     decision = route(open_deals=[deal(9, originator=CUSTOMER), deal(8, originator=by_partner(1))])
-    assert says(decision, "conflict").startswith("Open deals 8 and 9 are on the same account")
+    assert says(decision, "conflict") == (
+        "Two other open deals are on the same account (same web domain and company name) with a different "
+        "originator or partner: this deal is held until the channel manager resolves the conflict."
+    )
+    assert partner_says(decision, "conflict") == (
+        "Two other open deals are on the same account: this deal is held until the channel manager resolves the "
+        "conflict."
+    )
+
+
+@pytest.mark.parametrize(
+    "open_deal, sentence",
+    [
+        (
+            deal(7, domain="eu.acme.example", name="Other", originator=CUSTOMER),
+            "Another open deal is on the same account (same web domain) with a different originator or partner",
+        ),
+        (
+            deal(7, domain="other.example", name="ACME", originator=CUSTOMER),
+            "Another open deal is on the same account (same company name) with a different originator or partner",
+        ),
+        (
+            deal(7, domain="acme.example", name="Acme", originator=VENDOR),
+            "One other open deal on the same account has the same originator and partner: no conflict.",
+        ),
+    ],
+    ids=["by_web_domain", "by_company_name", "alike"],
+)
+def test_conflict_trace_says_how_the_account_matched(open_deal, sentence):
+    text = says(route(vendor_strength=5, open_deals=[open_deal]), "conflict")
+    assert text.startswith(sentence)
+    assert "7" not in text
+
+
+def test_no_conflict_tells_partners_nothing():
+    assert partner_says(route(), "conflict") == ""
+    assert says(route(), "conflict") == "No other open deal is on this account."
 
 
 @pytest.mark.parametrize(
     "raw, key",
     [
         ("https://www.Example.COM/about?x=1", "example.com"),
-        ("shop.example.co.uk:8080", "shop.example.co.uk"),
+        ("shop.example.co.uk:8080", "example.co.uk"),
         ("WWW.example.org.", "example.org"),
+        ("https://user:secret@eu.Acme-Group.com:443/path#top", "acme-group.com"),
         ("müller.de", "xn--mller-kva.de"),
+        ("bergmann.example", "bergmann.example"),
+        ("foo.github.io", "foo.github.io"),
+        ("localhost", "localhost"),
+        ("co.uk", "co.uk"),
+        ("192.168.0.1", "192.168.0.1"),
+        ("", ""),
         (None, ""),
     ],
 )
-def test_domains_are_compared_by_their_bare_host(raw, key):
+def test_domains_are_compared_by_their_registrable_part(raw, key):
     assert domain_key(raw) == key
 
 
 @pytest.mark.parametrize(
     "a, b",
     [
+        ("eu.acme-group.com", "acme-group.com"),
+        ("www.acme-group.com", "acme-group.com"),
+        ("https://shop.eu.acme-group.com/", "acme-group.com"),
+    ],
+)
+def test_subdomains_are_one_account_under_the_public_suffix_list(a, b):
+    assert domain_key(a) == domain_key(b)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("shop.example.co.uk", "other.co.uk"),
+        ("foo.github.io", "bar.github.io"),
+        ("acme.example", "acme.example.org"),
+    ],
+)
+def test_registrable_domains_under_one_public_suffix_stay_apart(a, b):
+    assert domain_key(a) != domain_key(b)
+
+
+def test_subdomains_are_one_account_in_a_conflict():
+    decision = route(
+        vendor_strength=5, open_deals=[deal(7, domain="https://eu.acme.example/", name=None, originator=CUSTOMER)]
+    )
+    assert decision.conflicts == (7,)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("A.C.M.E. GmbH", "ACME"),
+        ("ACME", "Acme"),
+        ("ACME-Test, Inc.", "Acme Test GmbH"),
+        ("Müller Logistik GmbH & Co. KG", "Müller Logistik GmbH"),
         ("ACME Inc.", "Acme"),
         ("Acme, Ltd", "acme"),
         ("Bergmann Werkzeuge GmbH", "bergmann werkzeuge"),
@@ -93,8 +171,52 @@ def test_domains_are_compared_by_their_bare_host(raw, key):
         ("Smith & Sons LLC", "smith and sons"),
     ],
 )
-def test_company_names_are_compared_ignoring_case_punctuation_and_legal_form(a, b):
+def test_company_names_are_compared_ignoring_case_accents_punctuation_spaces_and_legal_form(a, b):
     assert company_key(a) == company_key(b)
+
+
+@pytest.mark.parametrize(
+    "legal_form",
+    [
+        "Inc",
+        "Ltd",
+        "LLC",
+        "GmbH",
+        "AG",
+        "KG",
+        "GmbH & Co. KG",
+        "GmbH & Co. KGaA",
+        "S.A.",
+        "S.à r.l.",
+        "Sàrl",
+        "B.V.",
+        "N.V.",
+        "Pty Ltd",
+        "Co., Ltd.",
+        "plc",
+        "SE",
+        "Oy",
+        "AB",
+        "e.K.",
+        "KGaA",
+        "UG (haftungsbeschränkt)",
+    ],
+)
+def test_compound_legal_forms_are_one_company(legal_form):
+    assert company_key(f"Nordlicht Handel {legal_form}") == company_key("Nordlicht Handel") == "nordlichthandel"
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [("Acme", "Acme Bank"), ("General Motors", "General Mills"), ("Acme Tools", "Acme")],
+)
+def test_names_that_differ_after_normalisation_are_different_companies(a, b):
+    assert company_key(a) != company_key(b)
+
+
+@pytest.mark.parametrize("name, key", [("AG", "ag"), ("Co. Ltd.", "coltd"), ("", ""), (None, ""), ("  ", "")])
+def test_a_name_that_is_only_a_legal_form_keeps_it_as_its_key(name, key):
+    assert company_key(name) == key
 
 
 # (overrides, status, flags): on_hold > needs_alignment > routable

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .builders import CUSTOMER, VENDOR, by_partner, partner, pref, rel, route, says
+from .builders import CUSTOMER, VENDOR, by_partner, partner, partner_says, pref, rel, route, said, says
 
 # (overrides, fulfilment, flags that must be present)
 FULFILMENT_RULES = [
@@ -39,6 +39,22 @@ FULFILMENT_RULES = [
         id="partner_named_but_declined_holds_the_deal",
     ),
     pytest.param(
+        dict(vendor_strength=5, preference=pref("partner", partner_id=2), lapsed_partner_ids=[2]),
+        None,
+        {"inactive_partner"},
+        id="partner_named_but_lapsed_holds_the_deal",
+    ),
+    pytest.param(
+        dict(
+            vendor_strength=5,
+            preference=pref("partner", partner_name="Zulu"),
+            relationships=[said(None, 5, partner_name="Zulu")],
+        ),
+        None,
+        {"unknown_partner"},
+        id="partner_named_only_in_words_never_fulfils",
+    ),
+    pytest.param(
         dict(vendor_strength=1, relationships=[rel(1, 5)], preference=pref("direct")),
         VENDOR,
         {"partner_credit"},
@@ -54,7 +70,13 @@ FULFILMENT_RULES = [
         dict(originator=VENDOR, vendor_strength=5, relationships=[rel(1, 1)], preference=pref("direct")),
         VENDOR,
         set(),
-        id="direct_with_no_partner_leading_or_originating_gives_no_partner_credit",
+        id="direct_with_no_partner_leading_or_originating_or_at_the_threshold_gives_no_partner_credit",
+    ),
+    pytest.param(
+        dict(originator=VENDOR, vendor_strength=5, relationships=[rel(1, 3), rel(2, 4)], preference=pref("direct")),
+        VENDOR,
+        {"partner_credit"},
+        id="direct_flags_partner_credit_when_a_partner_keeps_relationship_credit",
     ),
     pytest.param(
         dict(vendor_strength=5, relationships=[rel(1, 3), rel(2, 4)], preference=pref("any_partner")),
@@ -136,6 +158,12 @@ FULFILMENT_RULES = [
         id="no_preference_never_gives_a_declined_partner",
     ),
     pytest.param(
+        dict(vendor_strength=5, relationships=[rel(1, 5)], lapsed_partner_ids=[1], preference=pref("no_preference")),
+        VENDOR,
+        set(),
+        id="no_preference_never_gives_a_lapsed_partner",
+    ),
+    pytest.param(
         dict(vendor_strength=1, relationships=[rel(1, 4)], preference=None),
         by_partner(1),
         {"no_customer_answer"},
@@ -197,6 +225,95 @@ def test_recommendations_are_given_only_when_the_customer_must_confirm_one():
 
 
 def test_direct_trace_says_the_partner_is_not_cut_out():
-    decision = route(originator=CUSTOMER, vendor_strength=1, relationships=[rel(1, 5)], preference=pref("direct"))
-    assert "never cuts the partner out" in says(decision, "fulfilment")
+    decision = route(
+        originator=CUSTOMER,
+        vendor_strength=1,
+        relationships=[rel(1, 5)],
+        partners=[partner(1, name="Thames Cloud Ltd")],
+        preference=pref("direct"),
+    )
     assert decision.to_dict()["leader"] == by_partner(1)
+    assert says(decision, "fulfilment") == (
+        "The customer wants to buy directly from the vendor, so the vendor fulfils. Thames Cloud Ltd keeps its role "
+        "and credit: the customer buying direct never cuts the partner out."
+    )
+    assert partner_says(decision, "fulfilment") == (
+        "The vendor fulfils directly, at the customer's wish; Thames Cloud Ltd keeps its role and credit: buying "
+        "direct never cuts the partner out."
+    )
+
+
+# (overrides, the partner that keeps relationship credit, or None); the vendor leads and found the deal.
+RELATIONSHIP_CREDIT = [
+    pytest.param(
+        dict(relationships=[rel(1, 3), rel(2, 4)]),
+        2,
+        id="direct_keeps_relationship_credit_for_the_strongest_partner_at_threshold",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 3)], rules={"threshold": 4}),
+        None,
+        id="direct_keeps_no_relationship_credit_below_the_threshold",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 5), rel(2, 5), rel(3, 3)], declined_partner_ids=[1], lapsed_partner_ids=[2]),
+        3,
+        id="direct_keeps_relationship_credit_only_for_an_eligible_partner",
+    ),
+    pytest.param(
+        dict(
+            originator=CUSTOMER,
+            relationships=[rel(1, 3), rel(2, 3)],
+            partners=[partner(1), partner(2, tier="platinum")],
+        ),
+        2,
+        id="direct_relationship_credit_among_partners_at_one_strength_goes_by_the_tie_breaks",
+    ),
+]
+
+
+@pytest.mark.parametrize("overrides, kept", RELATIONSHIP_CREDIT)
+def test_direct_relationship_credit(overrides, kept):
+    decision = route(**{"vendor_strength": 5, "preference": pref("direct"), **overrides})
+    assert decision.leader.kind == "vendor"
+    assert decision.to_dict()["fulfilment"] == VENDOR
+    credited = [role.party.partner_id for role in decision.supporting if role.role == "relationship_credit"]
+    assert credited == ([kept] if kept else [])
+    assert ("partner_credit" in decision.flags) is bool(kept)
+    if kept:
+        assert decision.roles_of(kept) == ("relationship_credit",)
+        assert "keeps relationship credit" in partner_says(decision, "fulfilment")
+        assert "keeps relationship credit for its relationship with the customer" in says(decision, "roles")
+
+
+def test_direct_keeps_no_relationship_credit_when_a_partner_leads_or_found_the_deal():
+    leads = route(vendor_strength=1, relationships=[rel(1, 5), rel(2, 4)], preference=pref("direct"))
+    found = route(originator=by_partner(1), vendor_strength=5, relationships=[rel(2, 4)], preference=pref("direct"))
+    for decision in (leads, found):
+        assert "relationship_credit" not in {role.role for role in decision.supporting}
+        assert decision.roles_of(2) == ()
+
+
+def test_a_held_fulfilment_tells_partners_neither_who_declined_nor_who_lapsed():
+    for held in (
+        route(preference=pref("partner", partner_id=2), declined_partner_ids=[2]),
+        route(preference=pref("partner", partner_id=2), lapsed_partner_ids=[2]),
+        route(preference=pref("partner", partner_id=2), partners=[partner(1), partner(2, active=False)]),
+    ):
+        assert partner_says(held, "fulfilment") == (
+            "Who fulfils is for the channel manager to decide; until then the deal is on hold."
+        )
+    assert "Bravo IT to fulfil, but it let its time to answer pass on this deal" in says(
+        route(preference=pref("partner", partner_id=2), lapsed_partner_ids=[2]), "fulfilment"
+    )
+
+
+def test_an_unknown_partner_asked_for_is_said_with_the_strength_the_customer_gave_it():
+    decision = route(
+        preference=pref("partner", partner_name="zulu consulting"),
+        relationships=[said(None, 4, partner_name="Zulu Consulting Ltd")],
+    )
+    assert says(decision, "fulfilment") == (
+        "The customer wants Zulu Consulting Ltd (trusted (4), as the customer stated) to fulfil, but it is not a "
+        "partner we know: the deal is held for the channel manager."
+    )

@@ -3,7 +3,7 @@
 import pytest
 
 from intake.routing import InvalidInput, decide, parse_input
-from intake.routing.model import Account, Party, Preference, RoutingInput
+from intake.routing.model import Account, Party, Preference, Relationship, RoutingInput
 
 from .builders import deal, partner, pref, rel, routing_input
 
@@ -29,6 +29,56 @@ INVALID = [
         dict(relationships=[{"partner_id": 1, "strength": 3}]),
         "relationships[0].source",
         id="relationship_source_missing",
+    ),
+    pytest.param(
+        dict(relationships=[rel(None, 3)]),
+        "relationships[0].partner_id",
+        id="relationship_naming_no_partner",
+    ),
+    pytest.param(
+        dict(relationships=[rel(None, 3, partner_name="   ")]),
+        "relationships[0].partner_id",
+        id="relationship_with_a_blank_partner_name",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 3, partner_name="Alpha Systems")]),
+        "relationships[0].partner_name",
+        id="relationship_naming_a_partner_twice",
+    ),
+    pytest.param(
+        dict(relationships=[rel(None, 3, partner_name=7)]),
+        "relationships[0].partner_name",
+        id="relationship_partner_name_not_text",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 3, on_this_deal="yes")]),
+        "relationships[0].on_this_deal",
+        id="relationship_on_this_deal_not_boolean",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 3, stated_at="last week")]),
+        "relationships[0].stated_at",
+        id="relationship_stated_at_not_iso_8601",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 3, stated_at="2025-02-30")]),
+        "relationships[0].stated_at",
+        id="relationship_stated_at_not_a_date",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 3, stated_at="2025-02-03T25:00:00Z")]),
+        "relationships[0].stated_at",
+        id="relationship_stated_at_not_a_time",
+    ),
+    pytest.param(
+        dict(relationships=[rel(1, 3, stated_at=20250203)]),
+        "relationships[0].stated_at",
+        id="relationship_stated_at_not_text",
+    ),
+    pytest.param(
+        dict(relationships=[{**rel(1, 3), "confidence": "high"}]),
+        "relationships[0].confidence",
+        id="relationship_field_unknown",
     ),
     pytest.param(
         dict(preference=pref("partner", partner_id=UNKNOWN)),
@@ -94,6 +144,8 @@ INVALID = [
         dict(open_deals=[deal(1, partner_id="2")]), "open_deals[0].partner_id", id="open_deal_partner_as_text"
     ),
     pytest.param(dict(declined_partner_ids=["1"]), "declined_partner_ids[0]", id="declined_partner_id_as_text"),
+    pytest.param(dict(lapsed_partner_ids=["1"]), "lapsed_partner_ids[0]", id="lapsed_partner_id_as_text"),
+    pytest.param(dict(lapsed_partner_ids=1), "lapsed_partner_ids", id="lapsed_partner_ids_not_a_list"),
     pytest.param(dict(rules={"threshold": 0}), "rules.threshold", id="threshold_below_1"),
     pytest.param(dict(rules={"threshold": 6}), "rules.threshold", id="threshold_above_5"),
     pytest.param(dict(rules={"ties": "coin_toss"}), "rules.ties", id="ties_unknown"),
@@ -132,7 +184,7 @@ def test_message_says_what_was_wrong():
 
 def test_optional_lists_rules_and_preference_may_be_left_out():
     data = routing_input()
-    for field in ("relationships", "preference", "open_deals", "declined_partner_ids"):
+    for field in ("relationships", "preference", "open_deals", "declined_partner_ids", "lapsed_partner_ids"):
         del data[field]
     routing = parse_input(data)
     assert routing.rules.threshold == 3
@@ -148,4 +200,37 @@ def test_decide_refuses_an_inconsistent_input_built_without_parsing():
         preference=Preference("partner", partner_id=UNKNOWN),
     )
     with pytest.raises(InvalidInput, match=r"^preference\.partner_id: partner 99 is not in partners$"):
+        decide(built)
+
+
+def test_an_input_without_the_new_fields_still_parses():
+    data = routing_input(relationships=[{"partner_id": 1, "strength": 4, "source": "customer"}])
+    del data["lapsed_partner_ids"]
+    routing = parse_input(data)
+    assert routing.relationships[0].on_this_deal is False
+    assert routing.relationships[0].stated_at is None
+    assert routing.relationships[0].partner_name is None
+    assert routing.lapsed_partner_ids == frozenset()
+
+
+def test_declined_and_lapsed_partners_need_not_be_listed():
+    routing = parse_input(routing_input(declined_partner_ids=[UNKNOWN], lapsed_partner_ids=[UNKNOWN]))
+    assert decide(routing).leader == Party("vendor")
+
+
+@pytest.mark.parametrize(
+    "stated_at", ["2025-02-03", "2025-02-03T10:15", "2025-02-03T10:15:30.123456+01:00", "2025-02-03 10:15:30Z"]
+)
+def test_stated_at_takes_iso_8601_dates_and_times(stated_at):
+    assert parse_input(routing_input(relationships=[rel(1, 3, stated_at=stated_at)])).relationships[0].stated_at
+
+
+def test_decide_refuses_a_relationship_built_without_parsing_that_names_no_partner():
+    built = RoutingInput(
+        originator=Party("vendor"),
+        vendor_strength=3,
+        account=Account(),
+        relationships=(Relationship(None, 3, "rep"),),
+    )
+    with pytest.raises(InvalidInput, match=r"^relationships\[0\]\.partner_id: give a partner_id or a partner_name$"):
         decide(built)

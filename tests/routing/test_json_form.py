@@ -6,13 +6,51 @@ from intake.routing import decide, parse_input
 
 from .builders import VENDOR, by_partner, deal, partner, pref, rel, route
 
+# The worked example: every kind of statement, a lapsed partner, a partner we do not know, a conflict.
 EXAMPLE_INPUT = {
     "originator": {"kind": "partner", "partner_id": 12},
     "vendor_strength": 4,
     "relationships": [
-        {"partner_id": 12, "strength": 3, "source": "rep"},
-        {"partner_id": 12, "strength": 1, "source": "customer"},
-        {"partner_id": 15, "strength": 2, "source": "partner"},
+        {
+            "partner_id": 12,
+            "partner_name": None,
+            "strength": 3,
+            "source": "rep",
+            "on_this_deal": True,
+            "stated_at": None,
+        },
+        {
+            "partner_id": 12,
+            "partner_name": None,
+            "strength": 1,
+            "source": "customer",
+            "on_this_deal": True,
+            "stated_at": "2026-01-12T10:04:00Z",
+        },
+        {
+            "partner_id": 15,
+            "partner_name": None,
+            "strength": 2,
+            "source": "partner",
+            "on_this_deal": False,
+            "stated_at": "2025-11-03T09:30:00+01:00",
+        },
+        {
+            "partner_id": None,
+            "partner_name": "thames cloud",
+            "strength": 5,
+            "source": "customer",
+            "on_this_deal": False,
+            "stated_at": "2024-05-01",
+        },
+        {
+            "partner_id": None,
+            "partner_name": "Zulu Consulting",
+            "strength": 4,
+            "source": "customer",
+            "on_this_deal": True,
+            "stated_at": "2026-01-12T10:04:00Z",
+        },
     ],
     "preference": {"fulfilment": "any_partner", "partner_id": None, "partner_name": None, "contact": "no_preference"},
     "partners": [
@@ -33,23 +71,32 @@ EXAMPLE_INPUT = {
             "tier": "platinum",
         },
         {"id": 18, "name": "Alpine Systems", "active": False, "countries": ["AT"], "verticals": [], "tier": "silver"},
+        {
+            "id": 21,
+            "name": "Thames Cloud Ltd",
+            "active": True,
+            "countries": ["GB", "DE"],
+            "verticals": ["Retail"],
+            "tier": "silver",
+        },
     ],
     "account": {
         "country": "DE",
         "vertical": "Retail",
         "domain": "https://www.mueller-handel.example/",
-        "name": "Müller Handel GmbH",
+        "name": "Müller Handel GmbH & Co. KG",
     },
     "open_deals": [
         {
             "id": 301,
-            "account_domain": "mueller-handel.example",
+            "account_domain": "shop.mueller-handel.example",
             "account_name": "Mueller Handel",
             "originator": {"kind": "vendor"},
             "partner_id": None,
         }
     ],
     "declined_partner_ids": [],
+    "lapsed_partner_ids": [21],
     "rules": {"threshold": 3, "ties": "partners"},
 }
 
@@ -67,30 +114,48 @@ EXAMPLE_OUTPUT = {
     "trace": [
         {
             "rule": "leader",
-            "says": "The vendor has the strongest relationship with the customer, trusted (4), so it leads. "
-            "Next comes Nordlicht IT (partner 15), transactional (2), as the partner stated.",
+            "says": "The vendor has the strongest relationship with the customer, trusted (4), so "
+            "it leads. Next comes Nordlicht IT, transactional (2), as the partner stated. "
+            "An ineligible partner never leads: Thames Cloud Ltd let its time to answer "
+            "pass on this deal. Zulu Consulting, trusted (4), as the customer stated, is "
+            "not a partner we know, so it cannot lead or fulfil.",
+            "partner_says": "The vendor has the strongest relationship with the customer, so it leads.",
         },
         {
             "rule": "alignment",
-            "says": "Brightline GmbH (partner 12) found the deal but the vendor leads it: the deal needs alignment "
-            "between them before anyone contacts the customer, and Brightline GmbH (partner 12) keeps origination "
-            "credit.",
+            "says": "Brightline GmbH found the deal but the vendor leads it: the deal needs "
+            "alignment between them before anyone contacts the customer, and Brightline "
+            "GmbH keeps origination credit.",
+            "partner_says": "Brightline GmbH found the deal but the vendor leads it: the deal "
+            "needs alignment between them before anyone contacts the customer, and "
+            "Brightline GmbH keeps origination credit.",
         },
         {
             "rule": "fulfilment",
-            "says": "The customer wants a partner we recommend and no eligible partner reaches the threshold, "
-            "working (3): ranked by country, vertical, tier and id, Brightline GmbH (partner 12) (covers DE, serves "
-            "Retail, gold tier) is proposed, to be confirmed (confirm_recommendation).",
+            "says": "The customer wants a partner we recommend and no eligible partner reaches the "
+            "threshold, working (3): ranked by country, vertical, tier and who joined us "
+            "first, Brightline GmbH (covers DE, serves Retail, gold tier) is proposed, to "
+            "be confirmed.",
+            "partner_says": "Brightline GmbH is proposed to fulfil, to be confirmed: the customer "
+            "asked for a partner we recommend.",
         },
-        {"rule": "roles", "says": "Brightline GmbH (partner 12) fulfils the deal for the leader, the vendor."},
+        {
+            "rule": "roles",
+            "says": "Brightline GmbH fulfils the deal for the leader, the vendor.",
+            "partner_says": "Brightline GmbH fulfils the deal for the leader, the vendor.",
+        },
         {
             "rule": "conflict",
-            "says": "Open deal 301 is on the same account (same domain or company name) with a different originator "
-            "or partner: this deal is held until the channel manager resolves the conflict.",
+            "says": "Another open deal is on the same account (same web domain) with a different "
+            "originator or partner: this deal is held until the channel manager resolves "
+            "the conflict.",
+            "partner_says": "Another open deal is on the same account: this deal is held until the "
+            "channel manager resolves the conflict.",
         },
         {
             "rule": "status",
             "says": "On hold for the channel manager: a conflicting open deal.",
+            "partner_says": "On hold for the channel manager: a conflicting open deal.",
         },
     ],
 }
@@ -142,4 +207,9 @@ def test_unordered_lists_come_out_sorted():
 
 def test_names_with_accents_are_written_as_they_are():
     decision = route(partners=[partner(1, name="Müller & Söhne")], vendor_strength=0, relationships=[rel(1, 2)])
-    assert "Müller & Söhne (partner 1)" in decision.to_json()
+    assert "Müller & Söhne has the strongest relationship" in decision.to_json()
+
+
+def test_each_step_says_its_rule_then_both_texts():
+    for step in route().to_dict()["trace"]:
+        assert list(step) == ["rule", "says", "partner_says"]

@@ -1,6 +1,6 @@
 """The two worked examples of the seed article, routed as the article says."""
 
-from .builders import CUSTOMER, VENDOR, by_partner, partner, pref, rel, route, says
+from .builders import CUSTOMER, VENDOR, by_partner, partner, partner_says, pref, rel, route, said, says
 
 PARTNER_OF_MANY_YEARS = 7
 MARKETING_PARTNER = 8
@@ -18,7 +18,7 @@ def test_partner_of_many_years_leads_when_its_customer_calls_the_vendor_directly
         originator=CUSTOMER,
         vendor_strength=1,
         partners=PARTNERS,
-        relationships=[rel(PARTNER_OF_MANY_YEARS, 5, "customer"), rel(PARTNER_OF_MANY_YEARS, 4, "rep")],
+        relationships=[said(PARTNER_OF_MANY_YEARS, 5), rel(PARTNER_OF_MANY_YEARS, 4, "rep")],
         preference=pref("no_preference", contact="no_preference"),
         account={"country": "DE", "vertical": "Retail", "domain": "companyx.example", "name": "Company X AG"},
     )
@@ -28,7 +28,13 @@ def test_partner_of_many_years_leads_when_its_customer_calls_the_vendor_directly
     assert result["supporting"] == [{"party": VENDOR, "role": "support"}]
     assert result["status"] == "routable"
     assert result["flags"] == []
-    assert says(decision, "leader").startswith("Harbour Systems (partner 7) has the strongest relationship")
+    assert says(decision, "leader") == (
+        "Harbour Systems has the strongest relationship with the customer, strategic (5), as the customer stated, so "
+        "it leads. Next comes the vendor, aware (1)."
+    )
+    assert partner_says(decision, "leader") == (
+        "Harbour Systems has the strongest relationship with the customer, so it leads."
+    )
 
 
 def test_partners_marketing_lead_for_the_vendors_long_standing_customer_goes_back_to_the_vendor():

@@ -3,9 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from ...models.partners import TIERS
-from ...models.users import ROLES
-from ..forms import PASSWORD, MultiCheckboxField, opts
+from ...vocabulary import TIER, USER_ROLE
+from ..forms import PASSWORD, MultiCheckboxField, vocabulary_choices
 
 
 class UserCreateForm(FlaskForm):
@@ -13,7 +12,7 @@ class UserCreateForm(FlaskForm):
     email = EmailField(
         "Email", [DataRequired("Enter the email."), Email("Enter a valid email address."), Length(max=254)]
     )
-    role = SelectField("Role", choices=opts((r, "Channel manager" if r == "admin" else "Rep") for r in ROLES))
+    role = SelectField("Role", choices=vocabulary_choices(USER_ROLE))
     password = PasswordField(
         "Initial password", PASSWORD, description="Share it with them privately; they can change it."
     )
@@ -21,7 +20,7 @@ class UserCreateForm(FlaskForm):
 
 class UserEditForm(FlaskForm):
     name = StringField("Name", [DataRequired("Enter the name."), Length(max=120)])
-    role = SelectField("Role", choices=opts((r, "Channel manager" if r == "admin" else "Rep") for r in ROLES))
+    role = SelectField("Role", choices=vocabulary_choices(USER_ROLE))
     is_active = BooleanField("Active (may sign in)")
 
 
@@ -38,7 +37,7 @@ class PartnerForm(FlaskForm):
         "Countries served", [Length(max=400)], description="ISO codes, comma-separated, e.g. DE, AT, CH"
     )
     verticals = MultiCheckboxField("Verticals", [Optional()])
-    tier = SelectField("Tier", choices=opts((t, t.capitalize()) for t in TIERS))
+    tier = SelectField("Tier", choices=vocabulary_choices(TIER))
 
     def validate_countries(self, field):
         codes = [c.strip().upper() for c in (field.data or "").replace(";", ",").split(",") if c.strip()]

@@ -1,74 +1,80 @@
-"""The channel manager's side of routing: queues, resolutions, overrides and the rules of engagement."""
+"""The channel manager's side of routing: queues, resolutions, overrides and the rules of engagement.
+
+Every form here starts from the engine's proposal, and a decision that takes a partner's role or
+credit says so and waits for the manager to confirm it.
+"""
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ...deals import routing
-from ...extensions import csrf, db
-from ...models import Deal, Partner
-from ..forms import opts
-from ..pages import attach_errors, render_form
+from ...deals import audiences, decisions, lifecycle, partners
+from ...deals import rules as engagement
+from ...extensions import db
+from ...models import Deal, PartnerRequest
+from ...routing import Party
+from ...vocabulary import HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
+from ..errors import keeps_answers
+from ..forms import opts, vocabulary_choices
+from ..pages import attempt, render_form
 from . import bp
 
-QUEUES = {
-    "needs_alignment": "Needs alignment",
-    "conflict": "Conflicts",
-    "fulfilment": "Fulfilment to decide",
-}
 REASON = [DataRequired("Write the reason: it is kept with the decision."), Length(max=2000)]
+SHARE = "Share this reason with the partners (otherwise only the vendor side reads it)"
+CONFIRM = "I confirm: this decision removes a partner's role or credit, as said above"
 
 
-class AlignmentForm(FlaskForm):
+class DecideForm(FlaskForm):
+    """Who leads and who fulfils, decided by the channel manager (an override, or an alignment)."""
+
     leader = SelectField("Who leads?")
+    fulfilment = SelectField("Who fulfils?")
     reason = TextAreaField("Reason", REASON)
+    reason_shared = BooleanField(SHARE)
+    confirm = BooleanField(CONFIRM)
 
 
 class ConflictForm(FlaskForm):
     keep = SelectField("Which deal proceeds?", coerce=int)
     reason = TextAreaField("Reason", REASON)
-
-
-class OverrideForm(FlaskForm):
-    leader = SelectField("Who leads?")
-    fulfilment = SelectField("Who fulfils?")
-    reason = TextAreaField("Reason", REASON)
+    reason_shared = BooleanField(SHARE)
 
 
 class RulesForm(FlaskForm):
     threshold = SelectField(
         "An existing partner relationship counts for fulfilment from",
         coerce=int,
-        choices=opts(
-            [
-                (str(n), f"{n} · {w}")
-                for n, w in ((1, "aware"), (2, "transactional"), (3, "working"), (4, "trusted"), (5, "strategic"))
-            ]
-        ),
+        choices=vocabulary_choices(STRENGTH, only=range(1, 6)),
     )
-    ties = RadioField(
-        "After the originator, a tie for the lead goes to",
-        choices=opts([("partners", "the partners"), ("vendor", "the vendor")]),
-    )
+    ties = RadioField("After the originator, a tie for the lead goes to", choices=vocabulary_choices(TIES_WORDS))
+    recycle = RadioField("When a partner lets its time to answer pass", choices=vocabulary_choices(RECYCLE))
 
 
 def _deal_or_404(deal_id: int) -> Deal:
     return db.session.get(Deal, deal_id) or abort(404)
 
 
-def _party_choices(partners: list[Partner]) -> list:
-    vendor = f"{_vendor()} (the vendor)"
-    return opts([("vendor", vendor)] + [(f"partner:{p.id}", p.name) for p in partners])
+def _choice(party: Party | None) -> str:
+    if party is None or party.kind != "partner":
+        return "vendor"
+    return f"partner:{party.partner_id}"
 
 
-def _vendor() -> str:
-    from flask import current_app
-
-    return current_app.config["VENDOR_NAME"]
+def _decide_form(deal: Deal, proposal: decisions.Proposal) -> DecideForm:
+    """The form, its choices the vendor and the partners that may take the deal, its answers the engine's proposal."""
+    choices = opts(
+        [("vendor", f"{audiences.vendor_name()} (the vendor)")]
+        + [(f"partner:{p.id}", p.name) for p in decisions.choosable_partners(deal)]
+    )
+    form = DecideForm(
+        data={"leader": _choice(proposal.decision.leader), "fulfilment": _choice(proposal.decision.fulfilment)}
+    )
+    form.leader.choices = form.fulfilment.choices = choices
+    return form
 
 
 @bp.get("/queues")
@@ -78,7 +84,7 @@ def queues_index():
 
 @bp.get("/queues/<reason>")
 def queue(reason: str):
-    if reason not in QUEUES:
+    if reason not in HOLD_REASON:
         abort(404)
     deals = db.session.scalars(
         select(Deal)
@@ -91,100 +97,114 @@ def queue(reason: str):
             select(Deal.hold_reason, func.count()).where(Deal.status == "on_hold").group_by(Deal.hold_reason)
         ).all()
     )
-    return render_template("admin/queue.html", deals=deals, reason=reason, queues=QUEUES, counts=counts)
-
-
-def _involved_partners(deal: Deal) -> list[Partner]:
-    decision = routing.current_decision(deal)
-    ids = {r.partner_id for r in deal.landscape + deal.customer_relationships if r.partner_id}
-    if deal.originator_partner_id:
-        ids.add(deal.originator_partner_id)
-    if decision:
-        for key in ("leader", "fulfilment"):
-            party = decision.output.get(key) or {}
-            if party.get("kind") == "partner":
-                ids.add(party["partner_id"])
-    return list(db.session.scalars(select(Partner).where(Partner.id.in_(ids)).order_by(Partner.name))) if ids else []
+    return render_template("admin/queue.html", deals=deals, reason=reason, queues=HOLD_REASON, counts=counts)
 
 
 @bp.route("/deals/<int:deal_id>/resolve", methods=["GET", "POST"])
+@keeps_answers
 def resolve(deal_id: int):
     deal = _deal_or_404(deal_id)
-    if deal.status != "on_hold" or deal.hold_reason not in ("needs_alignment", "conflict"):
-        if deal.status == "on_hold":
-            return redirect(url_for("admin.override", deal_id=deal.id))
+    if deal.status != "on_hold":
         flash("This deal is not waiting for a resolution.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
-    decision = routing.current_decision(deal)
+    if deal.hold_reason == "fulfilment":
+        return redirect(url_for("admin.override", deal_id=deal.id))
+    version = decisions.current(deal)
+    view = audiences.staff_view(version) if version else None
     if deal.hold_reason == "needs_alignment":
-        form = AlignmentForm()
-        form.leader.choices = _party_choices(_involved_partners(deal))
-        contenders = []
-    else:
-        form = ConflictForm()
-        ids = [deal.id, *decision.output.get("conflicts", [])]
-        contenders = db.session.scalars(
-            select(Deal)
-            .where(Deal.id.in_(ids))
-            .options(selectinload(Deal.account), selectinload(Deal.rep))
-            .order_by(Deal.id)
-        ).all()
-        form.keep.choices = opts(
-            (str(d.id), f"#{d.id} · {d.title} · {d.rep.name} · {d.status.replace('_', ' ')}") for d in contenders
-        )
-    if form.validate_on_submit():
-        try:
-            if deal.hold_reason == "needs_alignment":
-                routing.resolve_alignment(deal, leader=form.leader.data, reason=form.reason.data, actor=current_user)
-                kept = deal
-            else:
-                kept = db.session.get(Deal, form.keep.data)
-                routing.resolve_conflict(deal, keep=kept, reason=form.reason.data, actor=current_user)
-        except routing.BadChoice as exc:
-            db.session.rollback()
-            attach_errors(form, {"reason": str(exc)})
-        else:
+        proposal = decisions.propose(deal)
+        form = _decide_form(deal, proposal)
+        if form.validate_on_submit() and attempt(
+            form,
+            decisions.decide_in_place,
+            deal,
+            leader=form.leader.data,
+            fulfilment=form.fulfilment.data,
+            reason=form.reason.data,
+            reason_shared=form.reason_shared.data,
+            confirmed=form.confirm.data,
+            actor=current_user,
+            kind="alignment",
+        ):
             db.session.commit()
-            flash("Resolved: the decision and your reason are recorded.", "success")
-            return redirect(url_for("rep.deal", deal_id=kept.id, _anchor="routing"))
-    return render_form("admin/resolve.html", form, deal=deal, decision=decision, contenders=contenders)
+            flash("Aligned: the decision and your reason are recorded, and both sides are told.", "success")
+            return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
+        return render_form("admin/resolve.html", form, deal=deal, s=view, contenders=[])
+
+    form = ConflictForm()
+    ids = [deal.id, *version.routing.conflicts]
+    contenders = db.session.scalars(
+        select(Deal)
+        .where(Deal.id.in_(ids))
+        .options(selectinload(Deal.account), selectinload(Deal.rep))
+        .order_by(Deal.id)
+    ).all()
+    form.keep.choices = opts(
+        (str(d.id), f"#{d.id} · {d.title} · {d.rep.name} · {d.status.replace('_', ' ')}") for d in contenders
+    )
+    if form.validate_on_submit():
+        kept = db.session.get(Deal, form.keep.data)
+        if attempt(
+            form,
+            decisions.resolve_conflict,
+            deal,
+            keep=kept,
+            reason=form.reason.data,
+            reason_shared=form.reason_shared.data,
+            actor=current_user,
+        ):
+            db.session.commit()
+            flash("Resolved: the other deals are withdrawn, and their reps and partners told.", "success")
+            return redirect(url_for("rep.deal", deal_id=form.keep.data, _anchor="routing"))
+    return render_form("admin/resolve.html", form, deal=deal, s=view, contenders=contenders)
 
 
 @bp.route("/deals/<int:deal_id>/override", methods=["GET", "POST"])
+@keeps_answers
 def override(deal_id: int):
     deal = _deal_or_404(deal_id)
-    if deal.account is None or deal.status in ("draft", "won", "lost", "withdrawn"):
-        flash("This deal cannot be routed.", "info")
+    if deal.account is None or deal.status not in lifecycle.DECIDABLE:
+        flash("This deal cannot be routed now.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
-    form = OverrideForm()
-    partners = db.session.scalars(select(Partner).where(Partner.is_active.is_(True)).order_by(Partner.name)).all()
-    form.leader.choices = form.fulfilment.choices = _party_choices(partners)
-    if form.validate_on_submit():
-        try:
-            routing.override(
-                deal,
-                leader=form.leader.data,
-                fulfilment=form.fulfilment.data,
-                reason=form.reason.data,
-                actor=current_user,
-            )
-        except routing.BadChoice as exc:
-            db.session.rollback()
-            attach_errors(form, {"reason": str(exc)})
-        else:
-            db.session.commit()
-            flash("Overridden: both the engine's proposal and your decision are kept.", "success")
-            return redirect(url_for("rep.deal", deal_id=deal.id, _anchor="routing"))
-    return render_form("admin/override.html", form, deal=deal, decision=routing.current_decision(deal))
+    proposal = decisions.propose(deal)
+    form = _decide_form(deal, proposal)
+    if form.validate_on_submit() and attempt(
+        form,
+        decisions.decide_in_place,
+        deal,
+        leader=form.leader.data,
+        fulfilment=form.fulfilment.data,
+        reason=form.reason.data,
+        reason_shared=form.reason_shared.data,
+        confirmed=form.confirm.data,
+        actor=current_user,
+    ):
+        db.session.commit()
+        flash("Overridden: both the engine's proposal and your decision are kept.", "success")
+        return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
+    names = {pid: p.name for pid, p in proposal.facts.partners.items()}
+    return render_form(
+        "admin/override.html",
+        form,
+        deal=deal,
+        proposal=proposal.decision,
+        proposal_words=audiences.describe(proposal.decision, names, audiences.vendor_name()),
+    )
 
 
 @bp.route("/rules", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token and keeps what was typed
+@keeps_answers
 def rules():
-    current = routing.current_rules()
-    form = RulesForm(data=current)
-    if form.validate_on_submit():
-        routing.set_rules(threshold=form.threshold.data, ties=form.ties.data, actor=current_user)
+    current = engagement.in_force()
+    form = RulesForm(data=current.as_form())
+    if form.validate_on_submit() and attempt(
+        form,
+        engagement.set_rules,
+        threshold=form.threshold.data,
+        ties=form.ties.data,
+        recycle=form.recycle.data,
+        actor=current_user,
+    ):
         db.session.commit()
         flash("Rules of engagement saved. Decisions already made keep the rules they used.", "success")
         return redirect(url_for("admin.rules"))
@@ -193,17 +213,10 @@ def rules():
 
 @bp.post("/deals/<int:deal_id>/recycle/<int:request_id>")
 def recycle(deal_id: int, request_id: int):
-    from ...deals import partners
-    from ...models import PartnerRequest
-
     found = db.session.get(PartnerRequest, request_id)
     if found is None or found.deal_id != deal_id:
         abort(404)
-    try:
-        partners.recycle(found, actor=current_user)
-    except partners.RequestGone:
-        flash("This partner's deadline has not passed, or it has answered.", "error")
-        return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="partners-answers"))
+    partners.lapse(found, actor=current_user)
     db.session.commit()
     flash(f"Sent back to routing; {found.partner.name} will not be proposed again.", "success")
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))

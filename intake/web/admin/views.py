@@ -5,8 +5,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ...admin import services
-from ...extensions import csrf, db
+from ...extensions import db
 from ...models import Partner, User
+from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_name, with_current
 from ..pages import attach_errors, render_form
 from . import bp
@@ -37,7 +38,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token and keeps what was typed
+@keeps_answers
 def new_user():
     form = UserCreateForm()
     if form.validate_on_submit():
@@ -63,7 +64,7 @@ def _user_or_404(user_id: int) -> User:
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token and keeps what was typed
+@keeps_answers
 def edit_user(user_id: int):
     user = _user_or_404(user_id)
     form = UserEditForm(obj=user)
@@ -82,7 +83,7 @@ def edit_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/password")
-@csrf.exempt  # the form checks its own token
+@keeps_answers
 def user_password(user_id: int):
     user = _user_or_404(user_id)
     password_form = PasswordForm()
@@ -132,7 +133,7 @@ def _partner_form(partner: Partner | None) -> PartnerForm:
 
 @bp.route("/partners/new", methods=["GET", "POST"], defaults={"partner_id": None})
 @bp.route("/partners/<int:partner_id>", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token and keeps what was typed
+@keeps_answers
 def edit_partner(partner_id: int | None):
     partner = None if partner_id is None else (db.session.get(Partner, partner_id) or abort(404))
     form = _partner_form(partner)

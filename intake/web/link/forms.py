@@ -15,25 +15,11 @@ from wtforms import (
 )
 from wtforms.validators import Email, Length, Optional, Regexp
 
-from ..forms import optional_int, opts
+from ...vocabulary import CONTACT, DURATION, FULFILMENT, STRENGTH, WORKS_WITH_PARTNER
+from ..forms import optional_int, vocabulary_choices
 
 CHOOSE = _l("Please choose one.")
 TOO_LONG = _l("Please keep this to %(max)d characters.")
-
-# The relationship scale of PRODUCT.md, in the customer's words.
-STRENGTH_WORDS = {
-    1: _l("We know of them"),
-    2: _l("We buy from them now and then"),
-    3: _l("They work with us regularly"),
-    4: _l("We trust them with important work"),
-    5: _l("They are a strategic partner to us"),
-}
-DURATION_WORDS = {
-    "under_1": _l("Less than a year"),
-    "1_3": _l("1 to 3 years"),
-    "3_5": _l("3 to 5 years"),
-    "over_5": _l("More than 5 years"),
-}
 
 
 class PartnerRowForm(Form):
@@ -42,13 +28,14 @@ class PartnerRowForm(Form):
     duration = SelectField(
         _l("How long have you worked with them?"),
         [Optional()],
-        choices=opts([("", "—")] + list(DURATION_WORDS.items())),
+        choices=vocabulary_choices(DURATION, audience="customer", blank="—"),
     )
     strength = SelectField(
         _l("How would you describe the relationship?"),
         [Optional()],
         coerce=optional_int,
-        choices=opts([("", "—")] + [(str(k), v) for k, v in STRENGTH_WORDS.items()]),
+        # A customer who names a partner has a relationship with it: "none" is not offered.
+        choices=vocabulary_choices(STRENGTH, audience="customer", blank="—", only=range(1, 6)),
     )
     does_what = StringField(_l("What do they do for you?"), [Length(max=500, message=TOO_LONG)])
 
@@ -71,29 +58,21 @@ class AnswerForm(FlaskForm):
     )
     works_with_partner = RadioField(
         _l("Do you work with a technology partner, reseller or service provider today?"),
-        choices=opts([("yes", _l("Yes")), ("no", _l("No")), ("not_sure", _l("Not sure"))]),
+        choices=vocabulary_choices(WORKS_WITH_PARTNER, audience="customer"),
         invalid_choice_message=CHOOSE,
     )
     rows = FieldList(FormField(PartnerRowForm), min_entries=1, max_entries=10)
     fulfilment = RadioField(
         _l("How would you like this solution delivered?"),
-        choices=opts(
-            [
-                ("partner", _l("Through the partner I named")),
-                ("direct", _l("Directly from %(vendor)s")),
-                ("any_partner", _l("Through a local partner you recommend")),
-                ("no_preference", _l("No preference")),
-            ]
-        ),
+        choices=vocabulary_choices(FULFILMENT, audience="customer"),
         invalid_choice_message=CHOOSE,
     )
-    fulfilment_row = RadioField(_l("Which partner?"), [Optional()], coerce=optional_int)
+    # Which of the rows above should deliver: shown in each row, kept as that partner's identity.
+    fulfilment_row = RadioField(_l("This partner should deliver the solution"), [Optional()], coerce=optional_int)
     fulfilment_reason = TextAreaField(_l("Why? (optional)"), [Length(max=1000, message=TOO_LONG)])
     contact_preference = RadioField(
         _l("Who should be your main point of contact?"),
-        choices=opts(
-            [("partner", _l("The partner")), ("vendor", _l("%(vendor)s")), ("no_preference", _l("No preference"))]
-        ),
+        choices=vocabulary_choices(CONTACT, audience="customer"),
         invalid_choice_message=CHOOSE,
     )
     consent = BooleanField(

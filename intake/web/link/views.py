@@ -4,22 +4,18 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ... import tokens
-from ...deals import customer
-from ...deals.services import FieldErrors
-from ...extensions import csrf, db
+from ...deals import audiences, customer
+from ...errors import DomainError, FieldErrors
+from ...extensions import db
 from ...i18n import LANGUAGES
 from ...models import Partner
+from ..errors import keeps_answers
 from ..forms import opts
-from ..pages import attach_errors
+from ..pages import attach_errors, has_errors
 from . import bp
 from .forms import AnswerForm
-
-# Answering is idempotent; a write that lost a race with the same customer's other
-# submission (a double click, a second tab) is simply tried again on fresh data.
-_RETRIES = 3
 
 
 def _problem(status: int):
@@ -28,12 +24,12 @@ def _problem(status: int):
     return render_template("link/problem.html", status=status, vendor=current_app.config["VENDOR_NAME"]), status
 
 
-def _load(token: str, *, lock: bool = False):
+def _load(token: str):
     address = request.remote_addr or "unknown"
     if tokens.is_guessing(address):
         return None, _problem(429)
     try:
-        link = tokens.resolve(token, address=address, lock=lock)
+        link = tokens.resolve(token, address=address)
     except tokens.LinkGone:
         return None, _problem(410)
     if link is None:
@@ -61,6 +57,7 @@ def _initial(deal) -> dict:
     answer = deal.customer_answer
     if answer is not None:
         data = {field: getattr(answer, field) for field in customer.ANSWER_FIELDS}
+        rows = deal.customer_relationships
         data["rows"] = [
             {
                 "partner_id": r.partner_id,
@@ -69,8 +66,21 @@ def _initial(deal) -> dict:
                 "strength": r.strength,
                 "does_what": r.does_what,
             }
-            for r in deal.customer_relationships
+            for r in rows
         ] or [{}]
+        # The chosen partner is kept by identity; on the page it is the row that names it.
+        data["fulfilment_row"] = next(
+            (
+                index
+                for index, r in enumerate(rows)
+                if answer.fulfilment == "partner"
+                and (
+                    (r.partner_id and r.partner_id == answer.fulfilment_partner_id)
+                    or (not r.partner_id and r.partner_name == answer.fulfilment_partner_name)
+                )
+            ),
+            None,
+        )
         data["consent"] = answer.consented_at is not None
         return data
     return {
@@ -92,8 +102,18 @@ def _set_choices(form: AnswerForm, deal) -> AnswerForm:
     choices = _partner_choices(deal)
     for entry in form.rows.entries:
         entry.form.partner_id.choices = choices
-    form.fulfilment_row.choices = opts((str(i), _("Partner %(n)s", n=i + 1)) for i in range(len(form.rows.entries)))
+    form.fulfilment_row.choices = opts((str(i), str(i)) for i in range(len(form.rows.entries)))
     return form
+
+
+def _row_names(form: AnswerForm) -> list[str]:
+    """Each partner row by the partner's name, once the customer has named it."""
+    names = []
+    for entry in form.rows.entries:
+        row = entry.form
+        chosen = {str(c.value): c.label for c in row.partner_id.choices}.get(str(row.partner_id.data))
+        names.append(chosen if row.partner_id.data and chosen else (row.partner_name.data or "").strip())
+    return names
 
 
 def _render(link, form, status: int = 200):
@@ -107,6 +127,8 @@ def _render(link, form, status: int = 200):
         language=str(get_locale()),
         answered=link.deal.customer_answer is not None,
         expires_at=link.expires_at,
+        contact=audiences.customer_contact(link.deal),
+        row_names=_row_names(form),
     ), status
 
 
@@ -115,7 +137,7 @@ def _thanks(link):
     return render_template(
         "link/thanks.html",
         deal=deal,
-        contact=customer.customer_contact(deal),
+        contact=audiences.customer_contact(deal),
         vendor=current_app.config["VENDOR_NAME"],
         languages=LANGUAGES,
         language=str(get_locale()),
@@ -130,48 +152,52 @@ def answer(token: str):
         return problem
     if customer.mark_opened(link):
         db.session.commit()
-    if link.deal.status not in customer.ANSWERABLE_STATUSES:
+    if not customer.answerable(link.deal):
         return _thanks(link)
     return _render(link, _build_form(link.deal, submitted=False))
 
 
 @bp.post("/<token>")
-@csrf.exempt  # the form checks its own token, so a failure keeps every answer
+@keeps_answers
 def submit(token: str):
-    for attempt in range(_RETRIES):
-        link, problem = _load(token, lock=True)
-        if problem:
-            return problem
-        deal = link.deal
-        if deal.status not in customer.ANSWERABLE_STATUSES:
-            return redirect(url_for("link.answer", token=token))
-        form = _build_form(deal, submitted=True)
-        if request.form.get("action") == "add_row":
-            if len(form.rows.entries) < form.rows.max_entries:
-                form.rows.append_entry()
-            return _render(link, _set_choices(form, deal))
-        if not form.validate():
-            return _render(link, form, 400)
-        rows = [entry.form.data for entry in form.rows.entries]
-        try:
-            changed = customer.record_answer(
-                link,
-                {k: v for k, v in form.data.items() if k in customer.ANSWER_FIELDS},
-                rows,
-                consent=form.consent.data,
-                consent_text=str(form.consent.label.text).replace("%(vendor)s", current_app.config["VENDOR_NAME"]),
-                language=str(get_locale()),
-            )
-            db.session.commit()
-        except FieldErrors as exc:
-            db.session.rollback()
-            attach_errors(form, exc.errors)
-            return _render(link, form, 400)
-        except (IntegrityError, OperationalError):
-            db.session.rollback()
-            if attempt == _RETRIES - 1:
-                raise
-            continue
-        flash(_("Thank you: we have your answers.") if changed else _("Your answers are saved."), "success")
+    link, problem = _load(token)
+    if problem:
+        return problem
+    deal = link.deal
+    if not customer.answerable(deal):
         return redirect(url_for("link.answer", token=token))
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    form = _build_form(deal, submitted=True)
+    if request.form.get("action") == "add_row":
+        if len(form.rows.entries) < form.rows.max_entries:
+            form.rows.append_entry()
+        return _render(link, _set_choices(form, deal))
+    # Every problem in one round: the form's own checks and the answer's rules together.
+    valid = form.validate()
+    answer = {k: v for k, v in form.data.items() if k in customer.ANSWER_FIELDS}
+    rows = [entry.form.data for entry in form.rows.entries]
+    rules = customer.answer_errors(answer, rows, chosen_row=form.fulfilment_row.data, consent=form.consent.data)
+    if rules:
+        attach_errors(form, {name: reason for name, reason in rules.items() if not has_errors(form, name)})
+    if not valid or rules:
+        return _render(link, form, 400)
+    try:
+        changed = customer.record_answer(
+            link,
+            answer,
+            rows,
+            chosen_row=form.fulfilment_row.data,
+            consent=form.consent.data,
+            consent_text=str(form.consent.label.text).replace("%(vendor)s", current_app.config["VENDOR_NAME"]),
+            language=str(get_locale()),
+        )
+    except FieldErrors as exc:
+        db.session.rollback()
+        attach_errors(form, exc.errors)
+        return _render(link, form, 400)
+    except DomainError:
+        # The deal moved on a moment ago (it was routed): the page now shows their contact.
+        db.session.rollback()
+        return redirect(url_for("link.answer", token=token))
+    db.session.commit()
+    flash(_("Thank you: we have your answers.") if changed else _("Your answers are saved."), "success")
+    return redirect(url_for("link.answer", token=token))

@@ -6,9 +6,11 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ... import tokens
-from ...deals import partners, summary
-from ...extensions import csrf, db
+from ...deals import audiences, partner_requests, partners
+from ...extensions import db
+from ...models import LinkMiss
 from ...models.types import utcnow
+from ..errors import keeps_answers
 from ..forms import ButtonForm
 from . import bp
 
@@ -26,14 +28,14 @@ def _problem(status: int, why: str = ""):
     ), status
 
 
-def _page(partner_request, *, decline_form=None, status=200):
-    state = partner_request.response or ("expired" if partner_request.expires_at <= utcnow() else "open")
-    if not partners.is_current(partner_request) and not partner_request.response:
+def _page(found, *, decline_form=None, status=200):
+    state = found.response or ("expired" if found.expires_at <= utcnow() else "open")
+    if not found.response and not partner_requests.is_current(found):
         state = "replaced"
     return render_template(
         "partner/request.html",
-        r=partner_request,
-        s=summary.context(partner_request.decision, "partner"),
+        r=found,
+        s=audiences.partner_view(found.decision, found.partner_id),
         state=state,
         token=request.view_args["token"],
         accept_form=ButtonForm(),
@@ -42,14 +44,12 @@ def _page(partner_request, *, decline_form=None, status=200):
     ), status
 
 
-def _load(token: str, *, lock: bool = False):
+def _load(token: str):
     address = request.remote_addr or "unknown"
     if tokens.is_guessing(address):
         return None, _problem(429)
-    found = partners.resolve(token, lock=lock)
+    found = partner_requests.resolve(token)
     if found is None:
-        from ...models import LinkMiss
-
         db.session.add(LinkMiss(address=address))
         return None, _problem(404)
     return found, None
@@ -63,23 +63,23 @@ def show(token: str):
 
 @bp.post("/<token>/accept")
 def accept(token: str):
-    found, problem = _load(token, lock=True)
+    found, problem = _load(token)
     if problem:
         return problem
     try:
         accepted = partners.accept(found)
     except partners.RequestGone as exc:
         db.session.rollback()
-        return _gone(exc.why)
+        return _problem(exc.status, exc.why)
     db.session.commit()
     flash("Thank you: you accepted the deal." if accepted else "You have already accepted this deal.", "success")
     return redirect(url_for("partner.show", token=token))
 
 
 @bp.post("/<token>/decline")
-@csrf.exempt  # the form checks its own token, so a failure keeps the reason typed
+@keeps_answers
 def decline(token: str):
-    found, problem = _load(token, lock=True)
+    found, problem = _load(token)
     if problem:
         return problem
     form = DeclineForm()
@@ -89,15 +89,7 @@ def decline(token: str):
         partners.decline(found, reason=form.reason.data)
     except partners.RequestGone as exc:
         db.session.rollback()
-        return _gone(exc.why)
+        return _problem(exc.status, exc.why)
     db.session.commit()
     flash("Thank you: you declined the deal. The vendor will route it again.", "success")
     return redirect(url_for("partner.show", token=token))
-
-
-def _gone(why: str):
-    if why == "accepted":
-        return _problem(409, "accepted")
-    if why == "declined":
-        return _problem(409, "declined")
-    return _problem(410, why)

@@ -15,9 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, Length, NumberRange, Optional, Regexp
 
-from ...models.accounts import SIZE_BANDS
-from ...models.deals import BUDGETS, PARTNERS_KNOWN, STATUSES
-from ..forms import STRENGTH_CHOICES, MultiCheckboxField, optional_int, opts, yes_no
+from ...vocabulary import BUDGET, DEAL_STATUS, LANGUAGE, ORIGIN_CHANNEL, ORIGINATOR, PARTNERS_KNOWN, SIZE_BAND
+from ..forms import STRENGTH_CHOICES, MultiCheckboxField, optional_int, opts, vocabulary_choices, yes_no
 
 TEXT = 2000
 
@@ -28,7 +27,7 @@ class AccountForm(FlaskForm):
     domain = StringField("Web domain", [Length(max=253)], description="e.g. example.com")
     country = SelectField("Country", [Optional()])
     vertical = SelectField("Vertical", [Optional()])
-    size_band = SelectField("Size (employees)", [Optional()], choices=opts([("", "—")] + [(s, s) for s in SIZE_BANDS]))
+    size_band = SelectField("Size (employees)", [Optional()], choices=vocabulary_choices(SIZE_BAND, blank="—"))
     vendor_strength = SelectField(
         "Our relationship with them", [Optional()], choices=STRENGTH_CHOICES, coerce=optional_int
     )
@@ -48,20 +47,13 @@ class OriginForm(FlaskForm):
     originator = RadioField(
         "Who found the deal?",
         [Optional()],
-        choices=opts([("vendor", "Our rep"), ("partner", "A partner"), ("customer", "The customer came to us")]),
+        choices=opts((code, label.capitalize()) for code, label in ORIGINATOR.choices()),
     )
     originator_partner_id = SelectField("Which partner?", [Optional()], coerce=optional_int)
     origin_channel = RadioField(
         "How?",
         [Optional()],
-        choices=opts(
-            [
-                ("meeting", "Meeting"),
-                ("campaign", "Campaign"),
-                ("partner_marketing", "Partner marketing"),
-                ("referral", "Referral"),
-            ]
-        ),
+        choices=opts((code, label.capitalize()) for code, label in ORIGIN_CHANNEL.choices()),
     )
     origin_date = DateField("When?", [Optional()])
 
@@ -82,7 +74,9 @@ class NeedForm(FlaskForm):
 
 
 class QualificationForm(FlaskForm):
-    budget = RadioField("Budget", [Optional()], choices=opts((b, b.capitalize()) for b in BUDGETS))
+    budget = RadioField(
+        "Budget", [Optional()], choices=opts((code, label.capitalize()) for code, label in BUDGET.choices())
+    )
     has_decision_maker = RadioField(
         "Decision maker identified?", [Optional()], choices=opts([("yes", "Yes"), ("no", "No")]), coerce=yes_no
     )
@@ -107,7 +101,7 @@ class LandscapeForm(FlaskForm):
     partners_known = RadioField(
         "Does the customer work with partners today?",
         [Optional()],
-        choices=opts((v, {"yes": "Yes", "no": "No", "unknown": "Don't know yet"}[v]) for v in PARTNERS_KNOWN),
+        choices=opts((code, label.capitalize()) for code, label in PARTNERS_KNOWN.choices()),
     )
     rows = FieldList(FormField(RelationshipRowForm), min_entries=1, max_entries=30)
 
@@ -116,11 +110,23 @@ class DealFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(
-        "Status", [Optional()], choices=opts([("", "Any status")] + [(s, s.replace("_", " ")) for s in STATUSES])
-    )
+    status = SelectField("Status", [Optional()], choices=vocabulary_choices(DEAL_STATUS, blank="Any status"))
     q = StringField("Account", [Length(max=100)])
 
 
 class LinkForm(FlaskForm):
-    language = SelectField("Customer's language", choices=opts([("en", "English"), ("de", "Deutsch")]))
+    language = SelectField("Customer's language", choices=vocabulary_choices(LANGUAGE))
+
+
+class CloseForm(FlaskForm):
+    """Won or lost: the date, the final value and, for lost, why."""
+
+    outcome = RadioField("Outcome", choices=opts([("won", "Won"), ("lost", "Lost")]))
+    closed_on = DateField("Decided on", [Optional()])
+    final_value = DecimalField(
+        "Final value",
+        [Optional(), NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
+        places=2,
+        description="What the customer signed for; 0 when lost.",
+    )
+    lost_reason = TextAreaField("Why was it lost?", [Length(max=2000)], description="Needed when it was lost.")

@@ -1,4 +1,4 @@
-"""The rep's pages: deal list, the questionnaire sections, the deal page."""
+"""The rep's pages: deal list, the questionnaire sections, the deal page and what a rep does on it."""
 
 from datetime import UTC, datetime
 
@@ -7,18 +7,20 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ... import tokens
-from ...deals import customer, partners, queries, routing, services, summary
+from ...deals import audiences, customer, decisions, documents, lifecycle, partner_requests, queries, services
+from ...deals import snapshot as snapshots
 from ...deals.questionnaire import SECTION_KEYS, SECTIONS, missing_answers, next_section
-from ...extensions import csrf, db
+from ...errors import DomainError, FieldErrors
+from ...extensions import db
 from ...models import Partner
-from ...models.accounts import STRENGTHS
-from ...models.deals import STATUSES
-from ..forms import ButtonForm, config_choices, country_choices, country_name, opts, with_current
-from ..link.forms import DURATION_WORDS, STRENGTH_WORDS
-from ..pages import attach_errors, render_form
+from ...vocabulary import DEAL_STATUS
+from ..errors import keeps_answers
+from ..forms import ButtonForm, config_choices, country_choices, opts, with_current
+from ..pages import attach_errors, attempt, render_form
 from . import bp
 from .forms import (
     AccountForm,
+    CloseForm,
     DealFilterForm,
     LandscapeForm,
     LinkForm,
@@ -45,7 +47,7 @@ def index():
 def deals():
     form = DealFilterForm(request.args)
     status = request.args.get("status") or None
-    if status not in STATUSES:
+    if status not in DEAL_STATUS:
         status = None
     page = request.args.get("page", 1, type=int)
     pagination = queries.deal_list(current_user, status=status, search=request.args.get("q", "")[:100], page=page)
@@ -163,18 +165,16 @@ def _render_section(deal, key: str, form, *, form_errors=(), incomplete=None, su
         results=results,
         changing=key == "account" and _changing_account(deal),
         complete_form=ButtonForm(),
-        strengths=STRENGTHS,
-        country_name=country_name,
     )
 
 
 @bp.route("/deals/<int:deal_id>/<key>", methods=["GET", "POST"])
-@csrf.exempt  # the section form checks its own token, so a failure keeps every answer
+@keeps_answers
 def section(deal_id: int, key: str):
     deal = queries.get_deal_or_404(current_user, deal_id, with_answers=True)
     if key not in SECTION_KEYS:
         abort(404)
-    if deal.status not in services.EDITABLE_STATUSES:
+    if deal.status not in lifecycle.EDITABLE:
         flash("This deal has left the questionnaire; its answers can no longer be changed here.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
     submitted = request.method == "POST"
@@ -190,14 +190,13 @@ def section(deal_id: int, key: str):
         return _render_section(deal, key, form)
     if not form.validate():
         return _render_section(deal, key, form)
-    suggestions = []
     try:
         _save(deal, key, form)
-    except services.FieldErrors as exc:
+    except FieldErrors as exc:
         db.session.rollback()
         deal = queries.get_deal_or_404(current_user, deal_id)
-        if exc.existing_account is not None:
-            suggestions.append(db.session.get(type(exc.existing_account), exc.existing_account.id))
+        existing = exc.context.get("existing_account")
+        suggestions = [db.session.get(type(existing), existing.id)] if existing is not None else []
         unplaced = attach_errors(form, exc.errors)
         return _render_section(
             deal, key, form, form_errors=unplaced or ["Some answers need another look."], suggestions=suggestions
@@ -218,18 +217,19 @@ def _complete(deal):
     """Complete the questionnaire, or show the first section with missing answers beside their fields."""
     try:
         services.complete_deal(deal, actor=current_user)
-    except services.NotEditable:
-        flash("This deal is already complete.", "info")
-        return redirect(url_for("rep.deal", deal_id=deal.id))
     except services.Incomplete as exc:
+        db.session.rollback()
         key = next(k for k in SECTION_KEYS if k in exc.missing)
         form = _build_form(deal, key, submitted=False)
         unplaced = attach_errors(form, exc.missing[key])
         body, _ = _render_section(deal, key, form, form_errors=unplaced, incomplete=exc.missing)
         return body, 400
     db.session.commit()
-    flash("Questionnaire complete: the deal now awaits the customer's answers.", "success")
-    return redirect(url_for("rep.deal", deal_id=deal.id))
+    flash(
+        "Questionnaire complete. Next: create the customer's link, so they can say how they want it delivered.",
+        "success",
+    )
+    return redirect(url_for("rep.deal", deal_id=deal.id, _anchor="customer-link"))
 
 
 @bp.post("/deals/<int:deal_id>/complete")
@@ -237,31 +237,72 @@ def complete(deal_id: int):
     return _complete(queries.get_deal_or_404(current_user, deal_id))
 
 
-@bp.get("/deals/<int:deal_id>")
-def deal(deal_id: int):
+@bp.post("/deals/<int:deal_id>/discard")
+def discard(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
+    if not ButtonForm().validate():
+        abort(400)
+    title = deal.title
+    services.discard_draft(deal, actor=current_user)
+    db.session.commit()
+    flash(f"The draft “{title}” is discarded.", "success")
+    return redirect(url_for("rep.deals"))
+
+
+def _deal_page(deal, *, close_form=None, status: int = 200):
     link = tokens.current_link(deal)
-    return render_template(
+    version = decisions.current(deal)
+    proposal = None
+    if deal.status in lifecycle.ROUTABLE and deal.account is not None:
+        proposal = decisions.propose(deal)
+    requests = partner_requests.of_deal(deal.id) if version else []
+    body = render_template(
         "rep/deal.html",
-        **_routing_context(deal),
         deal=deal,
         sections=SECTIONS,
         missing=missing_answers(deal),
         history=queries.deal_history(deal),
-        strengths=STRENGTHS,
-        country_name=country_name,
         complete_form=ButtonForm(),
-        editable=deal.status in services.EDITABLE_STATUSES,
+        editable=deal.status in lifecycle.EDITABLE,
         link=link,
         link_state=link.state(datetime.now(UTC)) if link else "none",
         link_url=customer.link_url(link) if link else None,
         link_form=LinkForm(formdata=None, language=link.language if link else "en"),
-        linkable=deal.status in customer.LINKABLE_STATUSES,
+        linkable=deal.status in lifecycle.ROUTABLE,
         comparison=customer.compare(deal),
-        strength_words=STRENGTH_WORDS,
-        duration_words=DURATION_WORDS,
         outbox_messages=queries.deal_messages(deal),
+        customer_contact=audiences.customer_contact(deal),
+        version=version,
+        s=audiences.staff_view(version) if version else None,
+        proposal=proposal.decision if proposal else None,
+        proposal_words=audiences.describe(
+            proposal.decision,
+            {pid: p.name for pid, p in proposal.facts.partners.items()},
+            audiences.vendor_name(),
+        )
+        if proposal
+        else None,
+        partner_requests=requests,
+        current_requests=[r for r in requests if version and r.decision_id == version.id],
+        documents=documents.of_version(version) if version else [],
+        copy_labels=_copy_labels(version),
+        close_form=close_form or CloseForm(formdata=None, closed_on=datetime.now(UTC).date()),
+        closable=deal.status in lifecycle.CLOSABLE,
+        now=datetime.now(UTC),
     )
+    return body, status
+
+
+def _copy_labels(version) -> dict[str, str]:
+    if version is None:
+        return {}
+    names = audiences.snapshot_names(snapshots.of(version))
+    return {"vendor": "vendor copy", **{f"partner-{pid}": f"{name}'s copy" for pid, name in names.items()}}
+
+
+@bp.get("/deals/<int:deal_id>")
+def deal(deal_id: int):
+    return _deal_page(queries.get_deal_or_404(current_user, deal_id))
 
 
 @bp.post("/deals/<int:deal_id>/link")
@@ -271,11 +312,7 @@ def create_link(deal_id: int):
     if not form.validate():
         flash("Choose the customer's language.", "error")
         return redirect(url_for("rep.deal", deal_id=deal_id))
-    try:
-        customer.create_link(deal, language=form.language.data, actor=current_user)
-    except customer.NotLinkable:
-        flash("Complete the questionnaire first: the customer's link comes after it.", "error")
-        return redirect(url_for("rep.deal", deal_id=deal_id))
+    customer.create_link(deal, language=form.language.data, actor=current_user)
     db.session.commit()
     flash("The customer's link is ready: copy it, or have Intake email it.", "success")
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))
@@ -296,8 +333,9 @@ def email_link(deal_id: int):
     if link is not None:
         try:
             customer.email_link(link, actor=current_user)
-        except services.FieldErrors as exc:
-            flash(next(iter(exc.errors.values())), "error")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
         else:
             db.session.commit()
             flash(f"Email to {deal.contact_email} queued: it goes out with the next mail run.", "success")
@@ -315,35 +353,12 @@ def revoke_link(deal_id: int):
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))
 
 
-def _routing_context(deal) -> dict:
-    """The decision in force, its versions, and the engine's proposal while the deal can be routed."""
-    decision = routing.current_decision(deal)
-    proposal = None
-    if deal.status in routing.ROUTABLE_STATUSES and deal.account is not None:
-        _, proposal = routing.propose(deal)
-    outputs = [
-        o for o in (proposal, decision.output if decision else None, decision.proposal if decision else None) if o
-    ]
-    names = routing.partner_names(*outputs)
-    return {
-        "decision": decision,
-        "decision_words": routing.describe(decision.output, names) if decision else None,
-        "engine_words": routing.describe(decision.proposal, names) if decision and decision.proposal else None,
-        "proposal": proposal,
-        "proposal_words": routing.describe(proposal, names) if proposal else None,
-        "route_form": ButtonForm(),
-        "partner_requests": partners.open_requests(deal.id),
-        "documents": summary.documents_for(decision) if decision else [],
-        "now": datetime.now(UTC),
-    }
-
-
 @bp.get("/deals/<int:deal_id>/decisions/<int:version>/<copy>.pdf")
 def summary_pdf(deal_id: int, version: int, copy: str):
     """The stored summary PDF of a decision version: read, never rendered, in a request."""
     deal = queries.get_deal_or_404(current_user, deal_id)
-    decision = next((d for d in deal.decisions if d.version == version), None)
-    document = summary.stored(decision.id, copy) if decision and copy in summary.COPIES else None
+    found = next((d for d in deal.decisions if d.version == version), None)
+    document = documents.stored(found.id, copy) if found and copy in documents.copies(found) else None
     if document is None:
         abort(404)
     return (
@@ -352,7 +367,7 @@ def summary_pdf(deal_id: int, version: int, copy: str):
         {
             "Content-Type": "application/pdf",
             # Built from the checked route values, never from stored text.
-            "Content-Disposition": f'inline; filename="deal-{deal.id}-v{version}-{copy}.pdf"',
+            "Content-Disposition": f'inline; filename="deal-{deal.id}-v{found.version}-{copy}.pdf"',
         },
     )
 
@@ -360,19 +375,40 @@ def summary_pdf(deal_id: int, version: int, copy: str):
 @bp.post("/deals/<int:deal_id>/route")
 def route(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
+    form = ButtonForm()
+    if not form.validate():
+        abort(400)
     partner_id = request.form.get("partner_id", type=int)
     try:
-        routing.route_deal(deal, actor=current_user, partner_id=partner_id)
-    except routing.NotRoutable:
-        flash("This deal cannot be routed now.", "error")
-        return redirect(url_for("rep.deal", deal_id=deal_id))
-    except routing.BadChoice as exc:
-        flash(str(exc), "error")
+        decisions.route_deal(deal, actor=current_user, partner_id=partner_id)
+    except FieldErrors as exc:
+        db.session.rollback()
+        flash(exc.message if not exc.fields else next(iter(exc.fields.values())), "error")
         return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
     db.session.commit()
-    messages = {
-        "routed": "Routed.",
-        "on_hold": "The deal is on hold for the channel manager: see the routing below.",
-    }
-    flash(messages.get(deal.status, "Routed."), "success" if deal.status == "routed" else "info")
+    if deal.status == "on_hold":
+        flash("The deal is on hold for the channel manager: see below what it waits for.", "info")
+    else:
+        flash("Routed: both sides have been told.", "success")
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
+
+
+@bp.post("/deals/<int:deal_id>/close")
+@keeps_answers
+def close(deal_id: int):
+    deal = queries.get_deal_or_404(current_user, deal_id)
+    form = CloseForm()
+    if form.validate() and attempt(
+        form,
+        services.close_deal,
+        deal,
+        outcome=form.outcome.data,
+        closed_on=form.closed_on.data,
+        final_value=form.final_value.data,
+        reason=form.lost_reason.data,
+        actor=current_user,
+    ):
+        db.session.commit()
+        flash(f"Recorded: the deal is {deal.status}.", "success")
+        return redirect(url_for("rep.deal", deal_id=deal_id))
+    return _deal_page(queries.get_deal_or_404(current_user, deal_id), close_form=form, status=400)

@@ -1,0 +1,181 @@
+"""The deal lifecycle of PRODUCT.md: every status transition and its guard, and nothing else sets `status`.
+
+    draft → awaiting_customer → ready_to_route → routed → accepted → won | lost
+    with on_hold (conflict, alignment, undecidable fulfilment) and withdrawn beside it;
+    a partner's decline or lapse sends the deal back to ready_to_route with the reason.
+
+Concurrency. Every use case that changes a deal starts with `begin(deal, allowed)`: its first
+write bumps the deal's `lock_version`, which takes the deal's row lock on PostgreSQL and the
+database's write lock on SQLite, then re-reads the deal and checks the guard. Two tabs, a double
+click or two servers are thereby applied one after the other, and the second sees what the first
+did: it is refused with a clear message (`ChangedMeanwhile`) or finds nothing left to do — never a
+duplicate, never a 5xx.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm.exc import ObjectDeletedError
+
+from .. import audit
+from ..errors import ChangedMeanwhile, FieldErrors, Gone, NotNow
+from ..extensions import db
+from ..models import Deal, Relationship, User
+from ..routing import Decision as Routing
+
+EDITABLE = ("draft", "awaiting_customer")
+# The customer answers, the rep links and routes, while the deal waits for routing.
+ROUTABLE = ("awaiting_customer", "ready_to_route")
+# A channel manager may decide in place of the engine on any deal still being worked.
+DECIDABLE = ("awaiting_customer", "ready_to_route", "routed", "accepted", "on_hold")
+CLOSABLE = ("routed", "accepted")
+OUTCOMES = ("won", "lost")
+
+# How a change that happened a moment ago is said to the one who lost the race.
+_JUST_HAPPENED = {
+    "awaiting_customer": "completed",
+    "ready_to_route": "sent back to routing",
+    "routed": "routed",
+    "accepted": "accepted",
+    "on_hold": "put on hold",
+    "won": "marked won",
+    "lost": "marked lost",
+    "withdrawn": "withdrawn",
+}
+
+
+def lock(deal: Deal) -> str:
+    """Take the deal's write lock for the rest of the transaction and re-read it; return its status then.
+
+    Everything read before the lock may be stale, so the session forgets it and reads it again.
+    """
+    db.session.execute(
+        update(Deal)
+        .where(Deal.id == deal.id)
+        .values(lock_version=Deal.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    try:
+        return deal.status
+    except ObjectDeletedError:
+        raise Gone("This draft was discarded a moment ago.") from None
+
+
+def begin(deal: Deal, allowed: tuple[str, ...], refusal: str) -> None:
+    """Take the deal's write lock, re-read it, and refuse unless its status is one of `allowed`.
+
+    `refusal` says why the action does not fit the deal as it is; a deal that changed since the
+    caller loaded it is refused with what happened instead.
+    """
+    seen = deal.status
+    status = lock(deal)
+    if status in allowed:
+        return
+    if status != seen and status in _JUST_HAPPENED:
+        raise ChangedMeanwhile(f"This deal was {_JUST_HAPPENED[status]} a moment ago.")
+    raise NotNow(refusal)
+
+
+def _move(deal: Deal, status: str, actor: User | None, action: str, **changes) -> None:
+    before = deal.status
+    deal.status = status
+    deal.updated_at = datetime.now(UTC)
+    audit.record(actor, "deal", deal.id, action, {"status": [before, status], **changes})
+
+
+def complete(deal: Deal, *, actor: User) -> None:
+    """draft → awaiting_customer, once every required answer is in (the caller checked them)."""
+    deal.completed_at = datetime.now(UTC)
+    _move(deal, "awaiting_customer", actor, "completed")
+
+
+def discard(deal: Deal, *, actor: User) -> None:
+    """Delete a draft and the relationships its questionnaire recorded; the history keeps that it was."""
+    audit.record(actor, "deal", deal.id, "draft discarded", {"status": ["draft", None]})
+    db.session.execute(delete(Relationship).where(Relationship.deal_id == deal.id))
+    db.session.delete(deal)
+    db.session.flush()
+
+
+def customer_answered(deal: Deal) -> dict:
+    """awaiting_customer → ready_to_route on the customer's first answer; the change, if any, for the history."""
+    if deal.status != "awaiting_customer":
+        return {}
+    deal.status = "ready_to_route"
+    return {"status": ["awaiting_customer", "ready_to_route"]}
+
+
+def decided(deal: Deal, decision: Routing, *, actor: User | None, kind: str, version: int, reason: str = "") -> None:
+    """A decision was recorded: routable → routed; otherwise on_hold, with why it waits."""
+    if decision.status == "routable":
+        status, hold = "routed", None
+    elif "conflict" in decision.flags:
+        status, hold = "on_hold", "conflict"
+    elif decision.status == "needs_alignment":
+        status, hold = "on_hold", "needs_alignment"
+    else:
+        status, hold = "on_hold", "fulfilment"
+    deal.hold_reason = hold
+    deal.returned_reason = ""
+    changes = {"version": [None, version], "hold_reason": [None, hold]} if hold else {"version": [None, version]}
+    if reason:
+        changes["reason"] = [None, reason]
+    _move(deal, status, actor, f"routed ({kind})", **changes)
+
+
+def accepted(deal: Deal, *, partner_name: str) -> None:
+    """routed → accepted: every partner asked to lead or fulfil has accepted."""
+    _move(deal, "accepted", None, "partner accepted", partner=[None, partner_name])
+
+
+def back_to_routing(deal: Deal, *, reason: str, actor: User | None) -> None:
+    """routed or accepted → ready_to_route, with the reason (a partner declined or let its time pass)."""
+    deal.hold_reason = None
+    deal.returned_reason = reason
+    _move(deal, "ready_to_route", actor, "back to routing", reason=[None, reason])
+
+
+def withdraw(deal: Deal, *, kept: Deal, reason: str, actor: User) -> None:
+    """An open deal gives way to another on the same account; its finder keeps origination credit."""
+    deal.hold_reason = None
+    _move(
+        deal,
+        "withdrawn",
+        actor,
+        "withdrawn in a conflict",
+        kept_deal=[None, kept.id],
+        reason=[None, reason],
+        origination=[None, "credit kept"],
+    )
+
+
+def close(
+    deal: Deal, *, outcome: str, closed_on: date | None, final_value: Decimal | None, reason: str, actor: User | None
+) -> None:
+    """routed or accepted → won or lost, with the date, the final value and, for lost, why."""
+    errors = {}
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "Choose won or lost."
+    if closed_on is None:
+        errors["closed_on"] = "Give the date it was decided."
+    elif closed_on > datetime.now(UTC).date():
+        errors["closed_on"] = "The date cannot be in the future."
+    if final_value is None:
+        errors["final_value"] = "Give the final value (0 if none)."
+    elif final_value < 0:
+        errors["final_value"] = "The value cannot be negative."
+    reason = (reason or "").strip()
+    if outcome == "lost" and not reason:
+        errors["lost_reason"] = "Say why it was lost: it is kept with the deal."
+    if errors:
+        raise FieldErrors(errors)
+    deal.closed_on, deal.final_value = closed_on, final_value
+    deal.lost_reason = reason if outcome == "lost" else ""
+    changes = {"closed_on": [None, closed_on], "final_value": [None, final_value]}
+    if outcome == "lost":
+        changes["lost_reason"] = [None, reason]
+    _move(deal, outcome, actor, f"marked {outcome}", **changes)

@@ -1,0 +1,54 @@
+"""The partner sweep inside the app process, for `make run`: reminders, and deadlines that passed.
+
+In production run `flask --app intake partners sweep` every few minutes from a timer instead
+(any number of servers may: each request is handled under its deal's lock, once). Started by the
+first request, like the embedded mail worker, so commands and the reloader's watcher never run it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from ..extensions import db
+
+log = logging.getLogger("intake.partners")
+
+
+def init_app(app: Flask) -> None:
+    if not app.config["PARTNER_SWEEP"] or app.testing:
+        return
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    @app.before_request
+    def start_partner_sweep() -> None:
+        if "intake.partner_sweep" in app.extensions:
+            return
+        with lock:
+            if "intake.partner_sweep" not in app.extensions:
+                thread = threading.Thread(target=_run, args=(app, stop), name="intake-partner-sweep", daemon=True)
+                thread.start()
+                app.extensions["intake.partner_sweep"] = (thread, stop)
+
+
+def _run(app: Flask, stop: threading.Event) -> None:
+    from . import partners
+
+    seconds = float(app.config["PARTNER_SWEEP_SECONDS"])
+    with app.app_context():
+        log.info("Partner sweep started in the app process (every %.0f s).", seconds)
+        while not stop.is_set():
+            try:
+                reminders, passed = partners.sweep()
+                db.session.commit()
+                if reminders or passed:
+                    log.info("Partner sweep: %d reminder(s), %d deadline(s) passed.", reminders, passed)
+            except Exception:
+                db.session.rollback()
+                log.exception("Partner sweep failed; trying again in %.0f s", seconds)
+            finally:
+                db.session.remove()
+            stop.wait(seconds)
