@@ -87,6 +87,14 @@ def _move(deal: Deal, status: str, actor: User | None, action: str, **changes) -
     audit.record(actor, "deal", deal.id, action, {"status": [before, status], **changes})
 
 
+def start(*, rep: User) -> Deal:
+    """A new deal begins as the rep's draft."""
+    deal = Deal(rep=rep, status="draft")
+    db.session.add(deal)
+    db.session.flush()
+    return deal
+
+
 def complete(deal: Deal, *, actor: User) -> None:
     """draft → awaiting_customer, once every required answer is in (the caller checked them)."""
     deal.completed_at = datetime.now(UTC)

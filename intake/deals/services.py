@@ -63,9 +63,7 @@ def _check_editable(deal: Deal) -> None:
 
 def start_deal(*, rep: User) -> Deal:
     """Open a new draft questionnaire for the rep."""
-    deal = Deal(rep=rep, status="draft")
-    db.session.add(deal)
-    db.session.flush()
+    deal = lifecycle.start(rep=rep)
     audit.record(rep, "deal", deal.id, "created")
     return deal
 
