@@ -155,4 +155,4 @@ def test_partners_are_searchable(client, admin, make_partner):
     make_partner(name="Southern Cross")
     page = client.get("/admin/partners?q=nord").get_data(as_text=True)
     assert "Nordic Lights" in page and "Southern Cross" not in page
-    assert re.search(r"<td>gold</td>", page)
+    assert re.search(r"<td>Gold</td>", page)

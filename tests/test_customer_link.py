@@ -19,16 +19,14 @@ def field_error(response, field_id):
 @pytest.fixture
 def deal(rep, make_deal, make_partner):
     partner = make_partner(name="Nordlicht IT", countries=["DE"])
-    deal = make_deal(
+    return make_deal(
         rep,
         status="awaiting_customer",
         contact_name="Hanna Huber",
         contact_email="hanna@kunde.example",
         contact_title="CIO",
+        partners=[(partner, 2)],
     )
-    db.session.add(Relationship(account=deal.account, deal_id=deal.id, partner_id=partner.id, strength=2, source="rep"))
-    db.session.commit()
-    return deal
 
 
 @pytest.fixture
@@ -100,7 +98,7 @@ def test_the_rep_sees_the_customers_answers_beside_their_own(client, customer, d
     assert "Hanna Huber-Maier" in page  # a changed contact detail, shown beside the rep's
 
 
-def test_the_customer_can_change_their_answer_until_the_deal_is_routed(customer, deal, partner, link):
+def test_the_customer_can_change_their_answer_until_the_deal_is_routed(client, customer, deal, partner, link):
     customer.submit(link, answers(partner))
     customer.submit(link, answers(partner, fulfilment="direct", contact_preference="vendor", consent=None))
     answer = db.session.scalars(select(CustomerAnswer)).one()
@@ -108,8 +106,8 @@ def test_the_customer_can_change_their_answer_until_the_deal_is_routed(customer,
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == deal.id)).all()
     assert actions.count("customer answered") == 1 and actions.count("customer changed answer") == 1
 
-    db.session.get(Deal, deal.id).status = "routed"
-    db.session.commit()
+    assert client.submit(f"/deals/{deal.id}/route", page=f"/deals/{deal.id}").status_code == 302
+    assert db.session.get(Deal, deal.id).status == "routed"
     page = customer.get(link).get_data(as_text=True)
     assert "Your contact" in page and "Send my answers" not in page
     customer.post(link, data=answers(partner, fulfilment="any_partner"))
@@ -307,9 +305,11 @@ def test_nothing_the_customer_writes_is_rendered_unescaped(client, customer, dea
         assert evil not in html and "&lt;script&gt;" in html
 
 
-def test_the_customer_page_shows_no_internal_routing_or_notes(customer, deal, partner, link):
-    db.session.get(Deal, deal.id).landscape[0].notes = "INTERNAL: commission 12%"
-    db.session.commit()
+def test_the_customer_page_shows_no_internal_routing_or_notes(client, customer, deal, partner, link):
+    rows = {"partners_known": "yes", "rows-0-partner_id": str(partner.id), "rows-0-strength": "2"}
+    response = client.submit(f"/deals/{deal.id}/landscape", {**rows, "rows-0-notes": "INTERNAL: commission 12%"})
+    assert response.status_code == 302
+    assert db.session.get(Deal, deal.id).landscape[0].notes == "INTERNAL: commission 12%"
     page = customer.get(link).get_data(as_text=True).lower()
     for word in ("internal", "commission", "credit", "originat", "routing"):
         assert word not in page

@@ -10,8 +10,8 @@ from ..extensions import db
 from .types import UTCDateTime, utcnow
 
 # pending → sending → sent; a transient failure goes back to pending with a later
-# next_attempt_at, a permanent refusal to failed, too many attempts to dead.
-STATUSES = ("pending", "sending", "sent", "failed", "dead")
+# next_attempt_at, a permanent refusal to failed, too many attempts to dead
+# (intake.vocabulary.MAIL_STATUS).
 
 
 class OutboxMessage(db.Model):

@@ -9,7 +9,8 @@ from sqlalchemy.orm import defer, selectinload
 
 from ...extensions import db
 from ...mail import outbox
-from ...models.outbox import STATUSES, OutboxAttachment, OutboxMessage
+from ...models.outbox import OutboxAttachment, OutboxMessage
+from ...vocabulary import MAIL_STATUS
 from ..forms import ButtonForm
 from . import bp
 
@@ -29,7 +30,7 @@ def mail():
     status = request.args.get("status", "")
     page = max(1, request.args.get("page", 1, type=int))
     query = select(OutboxMessage).options(defer(OutboxMessage.text_body), defer(OutboxMessage.html_body))
-    if status in STATUSES:
+    if status in MAIL_STATUS:
         query = query.where(OutboxMessage.status == status)
     messages = db.session.scalars(
         query.order_by(OutboxMessage.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
@@ -45,8 +46,8 @@ def mail():
         messages=messages[:PAGE_SIZE],
         has_more=len(messages) > PAGE_SIZE,
         page=page,
-        status=status if status in STATUSES else "",
-        statuses=STATUSES,
+        status=status if status in MAIL_STATUS else "",
+        statuses=MAIL_STATUS.codes,
         counts=counts,
     )
 
