@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from . import tokens
 from .admin import services as admin
 from .deals import customer, decisions, partner_requests, partners, services
 from .extensions import db
@@ -126,7 +127,7 @@ def load() -> None:
             continue
         # Customers further along asked for the vendor as their contact, so those deals route at once.
         contact = "no_preference" if stage == "ready_to_route" else "vendor"
-        answer_as_customer(deal, rep, rows=[(partner.id, 3 + i % 3)], fulfilment="no_preference", contact=contact)
+        answer_as_customer(deal, rows=[(partner.id, 3 + i % 3)], fulfilment="no_preference", contact=contact)
         if stage == "ready_to_route":
             continue
         decisions.route_deal(deal, actor=rep)
@@ -191,36 +192,52 @@ def qualify(rep, today, *, account, contact, origin, need, qualification, landsc
     return deal
 
 
-def answer_as_customer(deal, rep, *, rows, fulfilment, contact, chosen_row=None):
-    """The customer answers by their personal link: their partners, the delivery they want, their contact."""
-    link = customer.create_link(deal, language="en", actor=rep)
+def answer_as_customer(
+    deal,
+    *,
+    rows,
+    fulfilment="no_preference",
+    contact="no_preference",
+    chosen_row=None,
+    consent=True,
+    language="en",
+    **details,
+):
+    """The customer answers by their personal link: their partners (rows of (our partner's id, or the
+    name they typed), strength), the delivery they want, their contact, their consent."""
+    link = tokens.current_link(deal)
+    if link is None or link.revoked_at is not None:
+        link = customer.create_link(deal, language=language, actor=deal.rep)
+    answer = {
+        "company_name": deal.account.name,
+        "contact_name": deal.contact_name,
+        "contact_title": deal.contact_title,
+        "contact_email": deal.contact_email,
+        "contact_phone": deal.contact_phone,
+        "works_with_partner": "yes" if rows else "no",
+        "fulfilment": fulfilment,
+        "fulfilment_reason": "",
+        "contact_preference": contact,
+        **details,
+    }
+    form_rows = [
+        {
+            "partner_id": None if isinstance(who, str) else who,
+            "partner_name": who if isinstance(who, str) else "",
+            "duration": "over_5",
+            "strength": strength,
+            "does_what": "Runs our IT",
+        }
+        for who, strength in rows
+    ]
     customer.record_answer(
         link,
-        {
-            "company_name": deal.account.name,
-            "contact_name": deal.contact_name,
-            "contact_title": deal.contact_title,
-            "contact_email": deal.contact_email,
-            "contact_phone": deal.contact_phone,
-            "works_with_partner": "yes" if rows else "no",
-            "fulfilment": fulfilment,
-            "fulfilment_reason": "",
-            "contact_preference": contact,
-        },
-        [
-            {
-                "partner_id": pid,
-                "partner_name": "",
-                "duration": "over_5",
-                "strength": strength,
-                "does_what": "Runs our IT",
-            }
-            for pid, strength in rows
-        ],
+        answer,
+        form_rows,
         chosen_row=chosen_row,
-        consent=True,
-        consent_text=CONSENT,
-        language="en",
+        consent=consent,
+        consent_text=CONSENT if consent else "",
+        language=language,
     )
 
 
@@ -267,7 +284,7 @@ def _seed_examples(reps, partner_rows, today) -> None:
         landscape=[dict(partner_id=thames.id, strength=4, does_what="Their IT provider for years")],
         account_values=account(8, vendor_strength=0),
     )
-    answer_as_customer(first, alice, rows=[(thames.id, 5)], fulfilment="partner", contact="no_preference", chosen_row=0)
+    answer_as_customer(first, rows=[(thames.id, 5)], fulfilment="partner", contact="no_preference", chosen_row=0)
 
     # 2. We have served Rheinland Logistik for a decade; a partner's marketing produced a lead
     #    there, but nobody at the partner knows the customer.
@@ -278,11 +295,11 @@ def _seed_examples(reps, partner_rows, today) -> None:
         landscape=[dict(partner_id=nordlicht.id, strength=1, does_what="Sent the campaign")],
         account_values=account(10, vendor_strength=5, vendor_since=date(2015, 3, 1)),
     )
-    answer_as_customer(second, alice, rows=[(nordlicht.id, 1)], fulfilment="no_preference", contact="no_preference")
+    answer_as_customer(second, rows=[(nordlicht.id, 1)], fulfilment="no_preference", contact="no_preference")
 
     # 3. Two deals for Maple Learning: Bob found one, a partner registered the other.
     maple = ready(bob, 11, origin=dict(originator="vendor", origin_channel="meeting"), landscape=[])
-    answer_as_customer(maple, bob, rows=[], fulfilment="no_preference", contact="no_preference")
+    answer_as_customer(maple, rows=[], fulfilment="no_preference", contact="no_preference")
     ready(
         alice,
         11,
@@ -292,7 +309,7 @@ def _seed_examples(reps, partner_rows, today) -> None:
 
     # 4. One that got away: Northwind Clinics bought directly from us, then chose a competitor.
     lost = ready(bob, 9, origin=dict(originator="vendor", origin_channel="campaign"), landscape=[])
-    answer_as_customer(lost, bob, rows=[], fulfilment="direct", contact="vendor")
+    answer_as_customer(lost, rows=[], fulfilment="direct", contact="vendor")
     decisions.route_deal(lost, actor=bob)
     services.close_deal(
         lost,

@@ -249,31 +249,6 @@ def make_account(app, make_user):
     return make
 
 
-SECTIONS = {
-    "contact": ("contact_name", "contact_title", "contact_email", "contact_phone"),
-    "origin": ("originator", "originator_partner_id", "origin_channel", "origin_date"),
-    "need": (
-        "pain_points",
-        "pain_other",
-        "business_impact",
-        "incumbent",
-        "solutions",
-        "estimated_value",
-        "currency",
-        "close_date",
-    ),
-    "qualification": (
-        "budget",
-        "has_decision_maker",
-        "decision_maker",
-        "decision_process",
-        "competitors",
-        "next_step",
-        "next_step_date",
-    ),
-}
-
-
 @pytest.fixture
 def make_deal(app, make_account):
     """Qualify a deal as its rep does, section by section, through the questionnaire's services.
@@ -324,10 +299,10 @@ def make_deal(app, make_account):
         # A new account is created in the deal's own first section, so its rep owns it.
         account = account or make_account(owner=rep, **(account_values or {}))
         deal = services.start_deal(rep=rep)
-        contact = {k: values[k] for k in SECTIONS["contact"]}
+        contact = {k: values[k] for k in services.CONTACT_FIELDS}
         services.save_account_section(deal, {"account_id": account.id, **contact}, actor=rep)
-        for section in ("origin", "need", "qualification"):
-            services.save_section(deal, section, {k: values[k] for k in SECTIONS[section]}, actor=rep)
+        for section, fields in services.SECTION_FIELDS.items():
+            services.save_section(deal, section, {k: values[k] for k in fields}, actor=rep)
         rows = [
             {
                 "partner_id": 0 if isinstance(p, str) else p.id,  # 0: "Other", typed by name
@@ -351,55 +326,16 @@ def make_deal(app, make_account):
     return make
 
 
-def answer_for(
-    deal,
-    *,
-    rows=(),
-    fulfilment="no_preference",
-    contact="no_preference",
-    chosen_row=None,
-    consent=True,
-    language="en",
-    **details,
-):
-    """The customer's answer, given through their link's service: rows are [(partner or typed name, strength)]."""
-    from intake import tokens
-    from intake.deals import customer
+def answer_for(deal, *, rows=(), **answer):
+    """The customer answers by their link, through the customer's service: rows are [(partner or typed name, strength)].
 
-    link = tokens.current_link(deal)
-    if link is None or link.revoked_at is not None:
-        link = customer.create_link(deal, language=language, actor=deal.rep)
-    answer = {
-        "company_name": deal.account.name,
-        "contact_name": deal.contact_name,
-        "contact_title": deal.contact_title,
-        "contact_email": deal.contact_email,
-        "contact_phone": deal.contact_phone,
-        "works_with_partner": "yes" if rows else "no",
-        "fulfilment": fulfilment,
-        "fulfilment_reason": "",
-        "contact_preference": contact,
-        **details,
-    }
-    form_rows = [
-        {
-            "partner_id": None if isinstance(who, str) else who.id,
-            "partner_name": who if isinstance(who, str) else "",
-            "duration": "over_5",
-            "strength": strength,
-            "does_what": "",
-        }
-        for who, strength in rows
-    ]
-    customer.record_answer(
-        link,
-        answer,
-        form_rows,
-        chosen_row=chosen_row,
-        consent=consent,
-        consent_text="I agree to share these answers with the partner who helps us." if consent else "",
-        language=language,
-    )
+    Takes `fulfilment`, `contact`, `chosen_row`, `consent`, `language` and any detail of the
+    customer's form (`fulfilment_reason`, `contact_name`, …).
+    """
+    from intake.demo_data import answer_as_customer
+
+    said = [(who if isinstance(who, str) else who.id, strength) for who, strength in rows]
+    answer_as_customer(deal, rows=said, **answer)
     db.session.commit()
 
 

@@ -1,8 +1,7 @@
 """The partner sweep inside the app process, for `make run`: reminders, and deadlines that passed.
 
 In production run `flask --app intake partners sweep` every few minutes from a timer instead
-(any number of servers may: each request is handled under its deal's lock, once). Started by the
-first request, like the embedded mail worker, so commands and the reloader's watcher never run it.
+(any number of servers may: each request is handled under its deal's lock, once).
 """
 
 from __future__ import annotations
@@ -12,26 +11,24 @@ import threading
 
 from flask import Flask
 
+from .. import background
 from ..extensions import db
 
 log = logging.getLogger("intake.partners")
 
 
 def init_app(app: Flask) -> None:
+    """In development, sweep from a thread inside the app process, started by the first request."""
     if not app.config["PARTNER_SWEEP"] or app.testing:
         return
-    lock = threading.Lock()
-    stop = threading.Event()
+    background.start_on_first_request(app, "intake.partner_sweep", lambda stop: start_thread(app, stop))
 
-    @app.before_request
-    def start_partner_sweep() -> None:
-        if "intake.partner_sweep" in app.extensions:
-            return
-        with lock:
-            if "intake.partner_sweep" not in app.extensions:
-                thread = threading.Thread(target=_run, args=(app, stop), name="intake-partner-sweep", daemon=True)
-                thread.start()
-                app.extensions["intake.partner_sweep"] = (thread, stop)
+
+def start_thread(app: Flask, stop: threading.Event) -> threading.Thread:
+    """Start a daemon thread sweeping partner deadlines for `app` until `stop` is set."""
+    thread = threading.Thread(target=_run, args=(app, stop), name="intake-partner-sweep", daemon=True)
+    thread.start()
+    return thread
 
 
 def _run(app: Flask, stop: threading.Event) -> None:

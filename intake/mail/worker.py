@@ -31,6 +31,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
+from .. import background
 from ..extensions import db
 from ..models.outbox import OutboxMessage
 from ..models.types import utcnow
@@ -445,23 +446,10 @@ def run(
 
 
 def init_app(app: Flask) -> None:
-    """In development, run one worker thread inside the app process, started by the first request.
-
-    Started by a request rather than here, so `flask db upgrade` and the other commands
-    (which create the app too) never start one, nor does the reloader's watcher process.
-    """
+    """In development, run one worker thread inside the app process, started by the first request."""
     if not app.config["MAIL_WORKER"] or app.testing:
         return
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    @app.before_request
-    def start_mail_worker() -> None:
-        if "intake.mail_worker" in app.extensions:
-            return
-        with lock:
-            if "intake.mail_worker" not in app.extensions:
-                app.extensions["intake.mail_worker"] = (start_thread(app, stop), stop)
+    background.start_on_first_request(app, "intake.mail_worker", lambda stop: start_thread(app, stop))
 
 
 def start_thread(app: Flask, stop: threading.Event | None = None) -> threading.Thread:

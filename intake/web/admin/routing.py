@@ -17,7 +17,7 @@ from ...deals import rules as engagement
 from ...extensions import db
 from ...models import Deal, PartnerRequest
 from ...routing import Party
-from ...vocabulary import HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
+from ...vocabulary import DEAL_STATUS, HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
 from ..errors import keeps_answers
 from ..forms import opts, vocabulary_choices
 from ..pages import attempt, render_form
@@ -77,6 +77,22 @@ def _decide_form(deal: Deal, proposal: decisions.Proposal) -> DecideForm:
     return form
 
 
+def _decided(form: DecideForm, deal: Deal, *, kind: str) -> bool:
+    """Record the channel manager's decision from a submitted form; a broken rule goes beside its field."""
+    return form.validate_on_submit() and attempt(
+        form,
+        decisions.decide_in_place,
+        deal,
+        leader=form.leader.data,
+        fulfilment=form.fulfilment.data,
+        reason=form.reason.data,
+        reason_shared=form.reason_shared.data,
+        confirmed=form.confirm.data,
+        actor=current_user,
+        kind=kind,
+    )
+
+
 @bp.get("/queues")
 def queues_index():
     return redirect(url_for("admin.queue", reason="needs_alignment"))
@@ -112,20 +128,8 @@ def resolve(deal_id: int):
     version = decisions.current(deal)
     view = audiences.staff_view(version) if version else None
     if deal.hold_reason == "needs_alignment":
-        proposal = decisions.propose(deal)
-        form = _decide_form(deal, proposal)
-        if form.validate_on_submit() and attempt(
-            form,
-            decisions.decide_in_place,
-            deal,
-            leader=form.leader.data,
-            fulfilment=form.fulfilment.data,
-            reason=form.reason.data,
-            reason_shared=form.reason_shared.data,
-            confirmed=form.confirm.data,
-            actor=current_user,
-            kind="alignment",
-        ):
+        form = _decide_form(deal, decisions.propose(deal))
+        if _decided(form, deal, kind="alignment"):
             db.session.commit()
             flash("Aligned: the decision and your reason are recorded, and both sides are told.", "success")
             return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
@@ -140,7 +144,7 @@ def resolve(deal_id: int):
         .order_by(Deal.id)
     ).all()
     form.keep.choices = opts(
-        (str(d.id), f"#{d.id} · {d.title} · {d.rep.name} · {d.status.replace('_', ' ')}") for d in contenders
+        (str(d.id), f"#{d.id} · {d.title} · {d.rep.name} · {DEAL_STATUS.word(d.status)}") for d in contenders
     )
     if form.validate_on_submit():
         kept = db.session.get(Deal, form.keep.data)
@@ -168,17 +172,7 @@ def override(deal_id: int):
         return redirect(url_for("rep.deal", deal_id=deal.id))
     proposal = decisions.propose(deal)
     form = _decide_form(deal, proposal)
-    if form.validate_on_submit() and attempt(
-        form,
-        decisions.decide_in_place,
-        deal,
-        leader=form.leader.data,
-        fulfilment=form.fulfilment.data,
-        reason=form.reason.data,
-        reason_shared=form.reason_shared.data,
-        confirmed=form.confirm.data,
-        actor=current_user,
-    ):
+    if _decided(form, deal, kind="override"):
         db.session.commit()
         flash("Overridden: both the engine's proposal and your decision are kept.", "success")
         return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
