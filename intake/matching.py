@@ -45,3 +45,22 @@ def registrable_domain(host: str) -> str:
 def normalise_company(name: str) -> str:
     """Return a company name reduced for matching: case, accents, punctuation, spaces and legal forms ignored."""
     return company_key(name)
+
+
+def our_partner_named(name: str) -> int | None:
+    """The id of the active partner of ours that a typed name means (by the engine's name key), if any.
+
+    Two partners of one key cannot both exist (the channel manager is refused the second), so
+    at most one matches.
+    """
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Partner
+
+    key = company_key(name)
+    if not key:
+        return None
+    return db.session.scalar(
+        select(Partner.id).where(Partner.name_key == key, Partner.is_active.is_(True)).order_by(Partner.id).limit(1)
+    )

@@ -20,6 +20,8 @@ POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("INTAKE_REQUIRE_POSTGRES") == "1"
 PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# The decision version a manager's form was read at, which a browser sends back with it.
+_BASED_ON = re.compile(r'name="based_on"[^>]*value="([^"]*)"')
 
 
 def pytest_report_header(config):
@@ -105,16 +107,23 @@ class IntakeClient(FlaskClient):
         return response
 
     def csrf_token(self, page: str = "/deals") -> str:
+        return self.hidden(page)["csrf_token"]
+
+    def hidden(self, page: str) -> dict[str, str]:
+        """The hidden fields a browser sends back with the form on `page`: its CSRF token, and the
+        decision version a manager's form was read at."""
         response = self.get(page)
-        match = _TOKEN.search(response.get_data(as_text=True))
+        html = response.get_data(as_text=True)
+        match = _TOKEN.search(html)
         assert match, f"no CSRF token on {page} ({response.status_code})"
-        return match.group(1)
+        fields = {"csrf_token": match.group(1)}
+        if based_on := _BASED_ON.search(html):
+            fields["based_on"] = based_on.group(1)
+        return fields
 
     def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
-        """POST a form with the token taken from `page` (by default the form's own URL)."""
-        data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf_token(page or url))
-        return self.post(url, data=data, **kwargs)
+        """POST a form as a browser does, with the hidden fields of `page` (by default the form's own URL)."""
+        return self.post(url, data={**self.hidden(page or url), **(data or {})}, **kwargs)
 
 
 @pytest.fixture

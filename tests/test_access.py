@@ -195,4 +195,3 @@ def test_a_rep_lists_only_their_own_deals(client, make_user, login, make_deal, m
     login(me)
     page = client.get("/deals").get_data(as_text=True)
     assert "Mine Ltd" in page and "Theirs Ltd" not in page
-

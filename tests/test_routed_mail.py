@@ -264,3 +264,22 @@ def test_the_manager_cannot_recycle_a_deal_before_the_partners_deadline(app, cli
     assert response.status_code == 409 and "has not passed" in response.get_data(as_text=True)
     assert db.session.get(Deal, seed_deal.id).status == "routed"
     assert db.session.get(PartnerRequest, request.id).response is None
+
+
+def test_a_partner_whose_role_a_new_decision_removes_is_told_so_and_nothing_more(
+    app, client, smtp, seed_deal, make_user
+):
+    route(client, seed_deal)
+    manager = app.test_client()
+    manager.submit("/login", {"email": make_user("admin").email, "password": "correct horse battery"})
+    form = {"leader": "vendor", "fulfilment": "vendor", "reason": "A referral fee dispute.", "confirm": "y"}
+    assert manager.submit(f"/admin/deals/{seed_deal.id}/override", form).status_code == 302
+    deliver(app)
+    to_thames = [m for m in smtp.received if m["To"] == "oliver@thames.example"]
+    assert [m["Subject"].split(":")[0] for m in to_thames] == [
+        "Northwind Technologies",  # routed to it first
+        f"Deal #{seed_deal.id} was routed again",
+    ]
+    words = body(to_thames[-1])
+    assert "no longer has a role" in words and "referral fee" not in words.lower()
+    assert "Pat" not in words and "pat@customer.example" not in words

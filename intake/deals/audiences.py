@@ -54,9 +54,11 @@ def describe(decision: routing.Decision, names: dict[int, str], vendor: str) -> 
     def who(party):
         return party_name(party, names, vendor)
 
-    roles = [{"who": who(decision.leader), "what": PARTY_ROLE.word("lead")}]
-    roles.append({"who": who(decision.fulfilment), "what": PARTY_ROLE.word("fulfilment")})
-    roles += [{"who": who(r.party), "what": PARTY_ROLE.word(r.role)} for r in decision.supporting]
+    def role(party, code):
+        return {"who": who(party), "partner_id": party.partner_id if party else None, "what": PARTY_ROLE.word(code)}
+
+    roles = [role(decision.leader, "lead"), role(decision.fulfilment, "fulfilment")]
+    roles += [role(r.party, r.role) for r in decision.supporting]
     return {
         "leader": who(decision.leader),
         "fulfilment": who(decision.fulfilment),
@@ -68,7 +70,7 @@ def describe(decision: routing.Decision, names: dict[int, str], vendor: str) -> 
     }
 
 
-def _common(version: Version, snapshot: dict, decision: routing.Decision, copy: str) -> dict[str, Any]:
+def _common(version: Version, snapshot: dict, decision: routing.Decision, audience: str) -> dict[str, Any]:
     account = snapshot["account"]
     contacts = [{"side": snapshot["vendor"], "name": snapshot["rep"]["name"], "email": snapshot["rep"]["email"]}]
     for pid in decision.role_partner_ids():
@@ -78,7 +80,7 @@ def _common(version: Version, snapshot: dict, decision: routing.Decision, copy: 
                 {"side": partner["name"], "name": partner["contact_name"], "email": partner["contact_email"]}
             )
     return {
-        "copy": copy,
+        "audience": audience,  # "vendor" or "partner": whose copy this is
         "vendor": snapshot["vendor"],
         "deal_id": snapshot["deal_id"],
         "version": version.version,
@@ -99,6 +101,7 @@ def staff_view(version: Version) -> dict[str, Any]:
     view = _common(version, snapshot, decision, "vendor")
     proposed = version.proposed
     view.update(
+        partner_id=None,
         kind=DECISION_KIND.word(version.kind),
         flags=list(decision.flags),
         why=[{"rule": step.rule, "says": step.says} for step in decision.trace],
@@ -138,10 +141,12 @@ def partner_view(version: Version, partner_id: int) -> dict[str, Any]:
     shared = consents(snapshot, decision, partner_id)
     view = _common(version, snapshot, decision, "partner")
     about_it = [p for p in customer["partners"] if p["partner_id"] == partner_id] if customer else []
+    if customer and customer["fulfilment"] == "partner" and customer["chosen_partner_id"] != partner_id:
+        # The customer chose another partner to deliver: who, and why, is not this partner's to read.
+        customer = {**customer, "fulfilment": None, "chosen": "", "reason": ""}
     view.update(
         partner_id=partner_id,
         partner=snapshot["partners"].get(str(partner_id), {"name": "", "contact_name": "", "contact_email": ""}),
-        own_roles=[PARTY_ROLE.word(role) for role in decision.roles_of(partner_id)],
         why=[{"rule": step.rule, "says": step.partner_says} for step in decision.trace if step.partner_says],
         reason=version.reason if version.reason and version.reason_shared else None,
         customer_said=_customer_said(customer, about_it) if shared else None,
@@ -153,7 +158,7 @@ def partner_view(version: Version, partner_id: int) -> dict[str, Any]:
 
 def _customer_said(customer: dict, partners: list[dict]) -> dict[str, Any]:
     return {
-        "fulfilment": FULFILMENT.word(customer["fulfilment"]),
+        "fulfilment": FULFILMENT.word(customer["fulfilment"]) if customer["fulfilment"] else None,
         "chosen": customer["chosen"],
         "reason": customer["reason"],
         "contact": CONTACT.word(customer["contact"]),

@@ -13,6 +13,7 @@ from .. import audit, tokens
 from ..errors import FieldErrors
 from ..extensions import db
 from ..mail import outbox
+from ..matching import our_partner_named
 from ..models import CustomerAnswer, CustomerContact, CustomerLink, Deal, Partner, Relationship, User
 from ..models import Decision as Version
 from ..vocabulary import DURATION, strength_words
@@ -66,7 +67,7 @@ def email_link(link: CustomerLink, *, actor: User) -> None:
     if not deal.contact_email:
         raise FieldErrors({"email": "The deal has no customer contact email: add it in the Account section."})
     context = audiences.customer_context(
-        deal, audiences.customer_contact(deal), url=link_url(link), expires_at=link.expires_at
+        deal, audiences.customer_contact(deal), url=link_url(link), expires_at=link.expires_at, lang=link.language
     )
     context["customer_name"] = deal.contact_name
     with force_locale(link.language):
@@ -104,6 +105,9 @@ def _clean(answer: dict, rows: list[dict]) -> tuple[dict, list[tuple[int, dict]]
             row = {field: row.get(field) for field in ROW_FIELDS}
             row["partner_name"] = (row["partner_name"] or "").strip()
             row["does_what"] = (row["does_what"] or "").strip()
+            if row["partner_id"] is None and row["partner_name"]:
+                # A partner of ours typed by name is that partner, as the engine reads it too.
+                row["partner_id"] = our_partner_named(row["partner_name"])
             if row["partner_id"] is not None:
                 row["partner_name"] = ""
             filled.append((index, row))
@@ -264,7 +268,7 @@ def settle_contact(deal: Deal, version: Version) -> None:
         None,
         "deal",
         deal.id,
-        "customer told their contact",
+        "told the customer their contact",
         {
             "contact": [
                 f"{previous.name} ({previous.organisation})" if previous else None,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from .. import routing
-from ..errors import DomainError, FieldErrors, NotNow
+from ..errors import ChangedMeanwhile, DomainError, FieldErrors, NotNow
 from ..extensions import db
 from ..models import Deal, Partner, User
 from ..models import Decision as Version
@@ -45,6 +45,14 @@ class RemovesRoles(DomainError):
 def current(deal: Deal) -> Version | None:
     """The decision version in force, if any."""
     return deal.decisions[-1] if deal.decisions else None
+
+
+def check_based_on(deal: Deal, based_on: int | None) -> None:
+    """Refuse a person's decision made on a version that is no longer the one in force (a double
+    submit, a second tab, another manager a moment earlier)."""
+    version = current(deal)
+    if based_on != (version.version if version else 0):
+        raise ChangedMeanwhile("This deal was decided a moment ago: read its new decision before deciding again.")
 
 
 def propose(deal: Deal, *, also: tuple[int, ...] = ()) -> Proposal:
@@ -107,11 +115,13 @@ def decide_in_place(
     reason_shared: bool,
     confirmed: bool,
     actor: User,
+    based_on: int | None,
     kind: str = "override",
 ) -> Version:
     """A channel manager decides in place of the engine, with a written reason; the engine's proposal is kept.
 
-    A decision that takes a partner's role or credit is refused until the manager confirms it.
+    `based_on` is the version the manager saw. A decision that takes a partner's role or credit is
+    refused until the manager confirms it.
     """
     reason = (reason or "").strip()
     if not reason:
@@ -122,6 +132,7 @@ def decide_in_place(
             raise NotNow("This deal is not waiting for alignment.")
     else:
         lifecycle.begin(deal, lifecycle.DECIDABLE, "This deal cannot be routed now.")
+    check_based_on(deal, based_on)
     lead, fulfil = _chosen(leader, "leader"), _chosen(fulfilment, "fulfilment")
     proposal = propose(deal, also=tuple(p.partner_id for p in (lead, fulfil) if p.kind == "partner"))
     try:
@@ -143,47 +154,43 @@ def decide_in_place(
     return _record(deal, proposal, decision, kind=kind, actor=actor, reason=reason, reason_shared=reason_shared)
 
 
-def resolve_conflict(deal: Deal, *, keep: Deal, reason: str, reason_shared: bool, actor: User) -> Deal:
+def resolve_conflict(
+    deal: Deal, *, keep: Deal, reason: str, reason_shared: bool, actor: User, based_on: int | None
+) -> Deal:
     """Let one of the conflicting deals proceed; the others are withdrawn and keep their origination credit.
 
-    The held deal, when it is the one kept, is decided again now that it stands alone; a kept deal
-    that was not held goes on where it was.
+    The kept deal, when it waited for this conflict too, is decided again now that it stands
+    alone; a kept deal that was not held goes on where it was.
     """
     reason = (reason or "").strip()
     if not reason:
         raise FieldErrors({"reason": "Write the reason: it is kept with the decision."})
+    resolved = ChangedMeanwhile("This conflict was resolved a moment ago.")
+    check_based_on(deal, based_on)  # said early, and checked again under the locks below
     version = current(deal)
     if deal.status != "on_hold" or deal.hold_reason != "conflict" or version is None:
-        raise NotNow("This deal is not waiting for a conflict to be resolved.")
+        raise resolved
     contenders = sorted({deal.id, *version.routing.conflicts})
     if keep.id not in contenders:
         raise FieldErrors({"keep": "Choose one of the conflicting deals."})
     # Every contender is locked, in one order, before anything changes: two managers resolving
     # the same conflict from its two sides are applied one after the other.
-    withdrawing = []
-    for deal_id in contenders:
-        contender = deal if deal_id == deal.id else db.session.get(Deal, deal_id)
-        if contender is deal:
-            lifecycle.begin(deal, ("on_hold",), "This deal is not waiting for a conflict to be resolved.")
-        elif contender is not None:
-            try:
-                lifecycle.begin(contender, OPEN_STATUSES, "")
-            except NotNow:
-                continue  # closed or withdrawn meanwhile: nothing to withdraw
-            if deal_id != keep.id:
-                withdrawing.append(contender)
-    if deal.hold_reason != "conflict" or current(deal).id != version.id:
-        raise NotNow("This conflict was resolved a moment ago.")
-    if keep.id != deal.id:
-        withdrawing.append(deal)
-    for other in withdrawing:
-        lifecycle.withdraw(other, kept=keep, reason=reason, actor=actor)
-        notify.withdrawn(other)
-    if keep.id == deal.id:
+    found = {deal_id: deal if deal_id == deal.id else db.session.get(Deal, deal_id) for deal_id in contenders}
+    for contender in found.values():
+        if contender is not None:
+            lifecycle.lock(contender)
+    check_based_on(deal, based_on)
+    if deal.status != "on_hold" or deal.hold_reason != "conflict" or keep.status not in OPEN_STATUSES:
+        raise resolved  # another manager decided it a moment ago, perhaps the other way round
+    for deal_id, other in found.items():
+        if other is not None and deal_id != keep.id and other.status in OPEN_STATUSES:
+            lifecycle.withdraw(other, kept=keep, reason=reason, actor=actor)
+            notify.withdrawn(other)
+    if keep.status == "on_hold" and keep.hold_reason == "conflict":
         db.session.flush()
-        proposal = propose(deal)
+        proposal = propose(keep)
         _record(
-            deal, proposal, proposal.decision, kind="conflict", actor=actor, reason=reason, reason_shared=reason_shared
+            keep, proposal, proposal.decision, kind="conflict", actor=actor, reason=reason, reason_shared=reason_shared
         )
     return keep
 
@@ -222,7 +229,7 @@ def _record(
         # request, so its time can pass and the deal return to routing.
         for partner_id in decision.acting_partner_ids():
             requests[partner_id] = partner_requests.ask(deal, version, proposal.facts.partners[partner_id])
-    notify.decision_recorded(deal, version, proposal.facts.partners, requests)
+    notify.decision_recorded(deal, version, proposal.facts.partners, requests, previous=before)
     if decision.status == "routable" and decision.leader.kind == "vendor":
         # The vendor leads: the customer's contact is settled now (a partner's, when it accepts).
         customer.settle_contact(deal, version)

@@ -172,6 +172,8 @@ def close(
         errors["closed_on"] = "Give the date it was decided."
     elif closed_on > datetime.now(UTC).date():
         errors["closed_on"] = "The date cannot be in the future."
+    elif deal.origin_date and closed_on < deal.origin_date:
+        errors["closed_on"] = f"The deal was found on {deal.origin_date.isoformat()}: it cannot be decided before."
     if final_value is None:
         errors["final_value"] = "Give the final value (0 if none)."
     elif final_value < 0:

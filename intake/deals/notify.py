@@ -63,9 +63,16 @@ def pdf(version: Version, copy: str) -> Recipe:
 
 
 def decision_recorded(
-    deal: Deal, version: Version, partners: dict[int, Partner], requests: dict[int, PartnerRequest]
+    deal: Deal,
+    version: Version,
+    partners: dict[int, Partner],
+    requests: dict[int, PartnerRequest],
+    *,
+    previous: Version | None = None,
 ) -> None:
     """Queue the messages a new decision version calls for."""
+    if previous is not None:
+        _roles_withdrawn(deal, previous, version)
     status = version.routing.status
     if status == "routable":
         _routed(deal, version, partners, requests)
@@ -125,16 +132,28 @@ def _needs_alignment(deal: Deal, version: Version, partners: dict[int, Partner])
             _send("alignment_notice", [partner.contact_email], "alignment_notice", deal, s=s)
 
 
+def _roles_withdrawn(deal: Deal, previous: Version, version: Version) -> None:
+    """A partner that had a role in the decision in force and has none in the new one hears so — no more."""
+    gone = set(previous.routing.role_partner_ids()) - set(version.routing.role_partner_ids())
+    for partner_id in sorted(gone):
+        partner = db.session.get(Partner, partner_id)
+        if partner is not None and partner.is_active:
+            _send("role_withdrawn", [partner.contact_email], "role_withdrawn", deal, partner=partner)
+
+
 def withdrawn(deal: Deal) -> None:
-    """The withdrawn deal's rep and partner hear that it was withdrawn — never who else claimed the account."""
+    """The withdrawn deal's rep and partners hear that it was withdrawn — never who else claimed the account.
+
+    Its partners are the one that found it and every partner asked to accept its decision in force.
+    """
     _send("withdrawn_notice", vendor_side(deal), "withdrawn_notice", deal)
-    partner_id = deal.originator_partner_id
-    version = deal.decisions[-1] if deal.decisions else None
-    if version is not None:
-        partner_id = next(iter(version.routing.acting_partner_ids()), partner_id)
-    partner = db.session.get(Partner, partner_id) if partner_id else None
-    if partner is not None and partner.is_active:
-        _send("withdrawn_notice", [partner.contact_email], "withdrawn_notice", deal)
+    partner_ids = [deal.originator_partner_id] if deal.originator == "partner" and deal.originator_partner_id else []
+    if deal.decisions:
+        partner_ids += [request.partner_id for request in partner_requests.of_decision(deal.decisions[-1])]
+    for partner_id in dict.fromkeys(partner_ids):
+        partner = db.session.get(Partner, partner_id)
+        if partner is not None and partner.is_active:
+            _send("withdrawn_notice", [partner.contact_email], "withdrawn_notice", deal)
 
 
 def partner_answered(request: PartnerRequest, *, accepted: bool) -> None:
@@ -188,7 +207,7 @@ def customer_told(deal: Deal, contact: audiences.Contact, *, previous: audiences
     if not email:
         return
     language = answer.language if answer else "en"
-    context = audiences.customer_context(deal, contact, previous=previous)
+    context = audiences.customer_context(deal, contact, previous=previous, lang=language)
     template = "customer_contact_changed" if previous else "customer_confirmation"
     with force_locale(language):
         if previous:

@@ -17,7 +17,7 @@ from . import customer, decisions, lifecycle, notify, partner_requests, rules
 class RequestGone(Gone):
     """The request was answered already, replaced by a newer decision, or its time passed.
 
-    `why` is one of accepted, declined, lapsed, replaced, expired.
+    `why` is one of accepted, declined, lapsed, replaced, expired, withdrawn, closed.
     """
 
     def __init__(self, why: str):
@@ -28,6 +28,8 @@ class RequestGone(Gone):
                 "lapsed": "The time to answer passed and the deal was routed again.",
                 "replaced": "The deal was routed again since this request: a newer one has what you need.",
                 "expired": "The time to answer this request has passed.",
+                "withdrawn": "The channel manager withdrew this deal: another deal for the same account goes ahead.",
+                "closed": "This deal is closed.",
             }[why]
         )
         self.why = why
@@ -40,10 +42,16 @@ def _locked(request: PartnerRequest, now: datetime) -> PartnerRequest:
     if request.response is not None:
         raise RequestGone(request.response)
     if not partner_requests.is_current(request):
-        raise RequestGone("replaced")
+        raise RequestGone(_ended(request) or "replaced")
     if request.expires_at <= now:
         raise RequestGone("expired")
     return request
+
+
+def _ended(request: PartnerRequest) -> str | None:
+    """How the deal ended, when it did: no newer request will come."""
+    status = request.deal.status
+    return "withdrawn" if status == "withdrawn" else "closed" if status in ("won", "lost") else None
 
 
 def accept(request: PartnerRequest, *, now: datetime | None = None) -> bool:

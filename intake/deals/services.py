@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..errors import DomainError, FieldErrors
 from ..extensions import db
-from ..matching import InvalidDomain, normalise_company, normalise_domain, registrable_domain
+from ..matching import InvalidDomain, normalise_company, normalise_domain, our_partner_named, registrable_domain
 from ..models import Account, Deal, Partner, Relationship, User
 from . import lifecycle
 from .questionnaire import missing_answers
@@ -140,7 +140,7 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
 
     if switching:
         deal.account = account
-        audit.record(actor, "deal", deal.id, "account linked", {"account_id": [None, account.id]})
+        audit.record(actor, "deal", deal.id, "account linked", {"account": [None, account.name]})
     elif values["name"]:
         values["name_key"] = normalise_company(values["name"])
         values["domain_key"] = registrable_domain(values["domain"]) if values["domain"] else None
@@ -150,7 +150,7 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
             _flush_account(account)
             deal.account = account
             audit.record(actor, "account", account.id, "created", {k: [None, v] for k, v in values.items()})
-            audit.record(actor, "deal", deal.id, "account linked", {"account_id": [None, account.id]})
+            audit.record(actor, "deal", deal.id, "account linked", {"account": [None, account.name]})
         else:
             changes = audit.apply_changes(account, values)
             _flush_account(account)
@@ -173,10 +173,18 @@ def _flush_account(account: Account) -> None:
 
 def _record_deal_changes(deal: Deal, values: dict, actor: User) -> None:
     changes = audit.apply_changes(deal, values)
+    if "originator_partner_id" in changes:
+        # The history names the partner that found the deal, as the rep chose it.
+        changes["originator_partner"] = [_partner_name(pid) for pid in changes.pop("originator_partner_id")]
     if changes:
         deal.updated_at = datetime.now(UTC)
         db.session.flush()
         audit.record(actor, "deal", deal.id, "updated", changes)
+
+
+def _partner_name(partner_id: int | None) -> str | None:
+    partner = db.session.get(Partner, partner_id) if partner_id else None
+    return partner.name if partner else None
 
 
 def save_section(deal: Deal, section: str, data: dict, *, actor: User) -> None:
@@ -231,9 +239,12 @@ def save_landscape(deal: Deal, partners_known: str | None, rows: list[dict], *, 
                 errors[f"rows-{i}-partner_id"] = "Choose a partner, or pick “Other” and type its name."
             continue  # an empty row is no answer
         if values["partner_id"] == 0:
-            values["partner_id"] = None
+            # "Other": a name typed, which may still be one of ours, as the engine would read it.
+            values["partner_id"] = our_partner_named(values["partner_name"]) if values["partner_name"] else None
             if not values["partner_name"]:
                 errors[f"rows-{i}-partner_name"] = "Type the partner's name."
+            elif values["partner_id"] is not None:
+                values["partner_name"] = ""
         elif values["partner_id"] is not None:
             if db.session.get(Partner, values["partner_id"]) is None:
                 errors[f"rows-{i}-partner_id"] = "Choose one of our partners."

@@ -9,6 +9,7 @@ comes from `headers`, never from user text as given.
 
 from __future__ import annotations
 
+import email.charset
 import functools
 import os
 import smtplib
@@ -17,6 +18,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.mime.text import MIMEText
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -69,9 +71,25 @@ class Sink(Protocol):
         ...
 
 
+def _quoted_printable_utf8() -> email.charset.Charset:
+    # Flask-Mail registers UTF-8 bodies as unencoded 8-bit text, whose lines SMTP caps at 998
+    # characters: a long paragraph (a trace step, a customer's reason) would be refused for good.
+    # Quoted-printable keeps every line short and the text readable.
+    utf8 = email.charset.Charset("utf-8")
+    utf8.body_encoding = email.charset.QP
+    return utf8
+
+
+_UTF8 = _quoted_printable_utf8()
+
+
 class _Message(flask_mail.Message):
-    """Flask-Mail's message with To in the order given (Flask-Mail goes through a set): with the
-    stored Message-ID and the queueing time as Date, a resend carries the same headers."""
+    """Flask-Mail's message with To in the order given (Flask-Mail goes through a set), and bodies
+    that are quoted-printable: with the stored Message-ID and the queueing time as Date, a resend
+    carries the same headers."""
+
+    def _mimetext(self, text, subtype="plain"):  # type: ignore[no-untyped-def]
+        return MIMEText(text or "", _subtype=subtype, _charset=_UTF8)
 
     def _message(self):  # type: ignore[no-untyped-def]
         msg = super()._message()

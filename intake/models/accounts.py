@@ -14,8 +14,9 @@ class Account(db.Model):
     name: Mapped[str] = mapped_column(String(160))
     name_key: Mapped[str] = mapped_column(String(160), index=True)
     domain: Mapped[str | None] = mapped_column(String(253), unique=True)
-    # The registrable part of the domain (the routing engine's key): sub-domains are one account.
-    domain_key: Mapped[str | None] = mapped_column(String(253), index=True)
+    # The registrable part of the domain (the routing engine's key): sub-domains are one account,
+    # and two reps creating one company at once make one account.
+    domain_key: Mapped[str | None] = mapped_column(String(253), unique=True)
     country: Mapped[str | None] = mapped_column(String(2))
     vertical: Mapped[str | None] = mapped_column(String(60))
     size_band: Mapped[str | None] = mapped_column(String(20))

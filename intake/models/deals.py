@@ -10,6 +10,8 @@ from .types import UTCDateTime, utcnow
 
 class Deal(db.Model):
     __tablename__ = "deals"
+    # A discarded draft's id is never given to a new deal: its history stays its own.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Changed only by intake.deals.lifecycle (statuses: intake.vocabulary.DEAL_STATUS).

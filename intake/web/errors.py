@@ -84,8 +84,8 @@ def keeps_answers(view):
             g.stale_form = True
             try:
                 response = current_app.make_response(view(*args, **kwargs))
-            except StaleForm:
-                response = None
+            except (StaleForm, DomainError):
+                response = None  # nothing is decided on a stale token, not even a refusal
             finally:
                 db.session.rollback()
             if response is None or response.status_code != 400:

@@ -7,7 +7,7 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, StopValidation
 
 from ..vocabulary import STRENGTH, Words
 from ..vocabulary import country_name as country_name
@@ -37,6 +37,12 @@ def vocabulary_choices(words: Words, *, audience: str = "staff", blank: str | No
 
 
 STRENGTH_CHOICES = opts([("", "—")] + [(str(k), f"{k} · {STRENGTH.word(k)}") for k in STRENGTH])
+
+
+def finite(form, field) -> None:
+    """Refuse what is not a number (NaN, infinity) before any range check reads it."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Enter a number.")
 
 
 def optional_int(value):

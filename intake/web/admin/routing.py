@@ -4,12 +4,12 @@ Every form here starts from the engine's proposal, and a decision that takes a p
 credit says so and waits for the manager to confirm it.
 """
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ...deals import audiences, decisions, lifecycle, partners
@@ -19,7 +19,7 @@ from ...models import Deal, PartnerRequest
 from ...routing import Party
 from ...vocabulary import DEAL_STATUS, HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
 from ..errors import keeps_answers
-from ..forms import opts, vocabulary_choices
+from ..forms import optional_int, opts, vocabulary_choices
 from ..pages import attempt, render_form
 from . import bp
 
@@ -31,6 +31,8 @@ CONFIRM = "I confirm: this decision removes a partner's role or credit, as said 
 class DecideForm(FlaskForm):
     """Who leads and who fulfils, decided by the channel manager (an override, or an alignment)."""
 
+    # The decision version the manager saw: a second submit, or a second tab, is refused.
+    based_on = HiddenField(filters=[optional_int])
     leader = SelectField("Who leads?")
     fulfilment = SelectField("Who fulfils?")
     reason = TextAreaField("Reason", REASON)
@@ -39,6 +41,7 @@ class DecideForm(FlaskForm):
 
 
 class ConflictForm(FlaskForm):
+    based_on = HiddenField(filters=[optional_int])
     keep = SelectField("Which deal proceeds?", coerce=int)
     reason = TextAreaField("Reason", REASON)
     reason_shared = BooleanField(SHARE)
@@ -64,16 +67,28 @@ def _choice(party: Party | None) -> str:
     return f"partner:{party.partner_id}"
 
 
+def _based_on(deal: Deal) -> int:
+    version = decisions.current(deal)
+    return version.version if version else 0
+
+
 def _decide_form(deal: Deal, proposal: decisions.Proposal) -> DecideForm:
-    """The form, its choices the vendor and the partners that may take the deal, its answers the engine's proposal."""
-    choices = opts(
-        [("vendor", f"{audiences.vendor_name()} (the vendor)")]
-        + [(f"partner:{p.id}", p.name) for p in decisions.choosable_partners(deal)]
-    )
+    """The form, its choices the vendor and the partners that may take the deal, its answers the engine's proposal.
+
+    When the engine could not decide who fulfils, no one is chosen for the manager: they choose.
+    """
+    parties = [("vendor", f"{audiences.vendor_name()} (the vendor)")]
+    parties += [(f"partner:{p.id}", p.name) for p in decisions.choosable_partners(deal)]
+    undecided = proposal.decision.fulfilment is None
     form = DecideForm(
-        data={"leader": _choice(proposal.decision.leader), "fulfilment": _choice(proposal.decision.fulfilment)}
+        data={
+            "based_on": _based_on(deal),
+            "leader": _choice(proposal.decision.leader),
+            "fulfilment": "" if undecided else _choice(proposal.decision.fulfilment),
+        }
     )
-    form.leader.choices = form.fulfilment.choices = choices
+    form.leader.choices = opts(parties)
+    form.fulfilment.choices = opts(([("", "— choose who fulfils —")] if undecided else []) + parties)
     return form
 
 
@@ -89,6 +104,7 @@ def _decided(form: DecideForm, deal: Deal, *, kind: str) -> bool:
         reason_shared=form.reason_shared.data,
         confirmed=form.confirm.data,
         actor=current_user,
+        based_on=form.based_on.data,
         kind=kind,
     )
 
@@ -120,6 +136,9 @@ def queue(reason: str):
 @keeps_answers
 def resolve(deal_id: int):
     deal = _deal_or_404(deal_id)
+    if request.method == "POST":
+        # A second submit, or another manager a moment earlier: say so rather than send them away.
+        decisions.check_based_on(deal, request.form.get("based_on", type=int))
     if deal.status != "on_hold":
         flash("This deal is not waiting for a resolution.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
@@ -135,7 +154,7 @@ def resolve(deal_id: int):
             return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
         return render_form("admin/resolve.html", form, deal=deal, s=view, contenders=[])
 
-    form = ConflictForm()
+    form = ConflictForm(data={"based_on": _based_on(deal)})
     ids = [deal.id, *version.routing.conflicts]
     contenders = db.session.scalars(
         select(Deal)
@@ -156,6 +175,7 @@ def resolve(deal_id: int):
             reason=form.reason.data,
             reason_shared=form.reason_shared.data,
             actor=current_user,
+            based_on=form.based_on.data,
         ):
             db.session.commit()
             flash("Resolved: the other deals are withdrawn, and their reps and partners told.", "success")

@@ -28,10 +28,19 @@ def _problem(status: int, why: str = ""):
     ), status
 
 
+def _state(found) -> str:
+    """Where the request stands, as its partner reads it."""
+    if found.response:
+        return found.response
+    if not partner_requests.is_current(found):
+        if found.deal.status in ("withdrawn", "won", "lost"):
+            return found.deal.status  # the deal ended: no newer request will come
+        return "replaced"
+    return "expired" if found.expires_at <= utcnow() else "open"
+
+
 def _page(found, *, decline_form=None, status=200):
-    state = found.response or ("expired" if found.expires_at <= utcnow() else "open")
-    if not found.response and not partner_requests.is_current(found):
-        state = "replaced"
+    state = _state(found)
     return render_template(
         "partner/request.html",
         r=found,

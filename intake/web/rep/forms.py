@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import Email, Length, NumberRange, Optional, Regexp
 
 from ...vocabulary import BUDGET, DEAL_STATUS, LANGUAGE, ORIGIN_CHANNEL, ORIGINATOR, PARTNERS_KNOWN, SIZE_BAND
-from ..forms import STRENGTH_CHOICES, MultiCheckboxField, optional_int, opts, vocabulary_choices, yes_no
+from ..forms import STRENGTH_CHOICES, MultiCheckboxField, finite, optional_int, opts, vocabulary_choices, yes_no
 
 TEXT = 2000
 
@@ -66,7 +66,7 @@ class NeedForm(FlaskForm):
     solutions = MultiCheckboxField("Recommended solution")
     estimated_value = DecimalField(
         "Estimated value",
-        [Optional(), NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
+        [Optional(), finite, NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
         places=2,
     )
     currency = SelectField("Currency", [Optional()])
@@ -125,7 +125,7 @@ class CloseForm(FlaskForm):
     closed_on = DateField("Decided on", [Optional()])
     final_value = DecimalField(
         "Final value",
-        [Optional(), NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
+        [Optional(), finite, NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
         places=2,
         description="What the customer signed for; 0 when lost.",
     )
