@@ -1,7 +1,8 @@
 """Benchmark: the rep's questionnaire, the customer's link and routing, held against bare Flask apps.
 
 What is measured (four parts; --only runs some of them)
-    issue2    Signed in as a rep (alice@example.com) on a draft deal:
+    questionnaire
+              Signed in as a rep (alice@example.com) on a draft deal:
                 GET  /deals/<id>/need   the "need" questionnaire section (--section qualification also works)
                 POST /deals/<id>/need   a draft save: the section's fields, action=save and a valid CSRF
                                         token, answered by a 302 back to the section
@@ -25,14 +26,17 @@ What is measured (four parts; --only runs some of them)
               among them a pool of deals ready to route, each with the customer's answer, ten
               relationships on its account and three other open deals on its normalised name or domain
               (two in three repeat business that routes cleanly, one in three a conflict put on hold).
-                in process  routing.propose(deal) in its two halves, load the inputs and decide, on a
-                            fresh session each time (400 runs over 150 deals): medians; also for a
-                            customer who asks us to recommend a partner (any_partner), which reads
-                            every partner. Then the SQL the load issues, captured by a
-                            before_cursor_execute listener, each statement EXPLAINed (EXPLAIN QUERY
-                            PLAN on SQLite): SEARCH/index or SCAN; and the SQL of one whole route
-                            request (Flask test client), with any statement repeated (an N+1)
-                GET  /deals/<id>            the deal page with the engine's proposal (the same load and
+                in process  (bench/routing_bench.py) decisions.propose(deal) in its two halves,
+                            timed apart on a fresh session each time (400 runs over 150 deals):
+                            gather the facts (deals.facts.gather: the rows read, the engine's typed
+                            input made), then decide (routing.decide(facts.input)); medians, and
+                            each deal's decision checked against decisions.propose(deal).decision.
+                            Also for a customer who asks us to recommend a partner (any_partner),
+                            which reads every partner. Then the SQL the gathering issues, captured
+                            by a before_cursor_execute listener, each statement EXPLAINed (EXPLAIN
+                            QUERY PLAN on SQLite): SEARCH/index or SCAN; and the SQL of one whole
+                            route request (Flask test client), with any statement repeated (an N+1)
+                GET  /deals/<id>            the deal page with the engine's proposal (the same facts and
                                             decision, plus the page)
                 POST /deals/<id>/route      the whole route request, by the signed-in rep, with a CSRF
                                             token: a 302 back to the deal's routing. Each request takes
@@ -43,7 +47,7 @@ What is measured (four parts; --only runs some of them)
               The route request only queues its mail (INTAKE_MAIL_WORKER=0: no worker runs): its
               latency includes no SMTP and no PDF rendering, which the outbox part measures.
 
-    outbox    Issue 5's mail, in process (bench/mail_bench.py) against a discarding aiosmtpd server on
+    outbox    The decision's mail, in process (bench/mail_bench.py) against a discarding aiosmtpd server on
               loopback in a process of its own (bench/smtp_sink.py): a demo deal is routed and its
               routed-vendor message (text and HTML) queued N times; the real worker
               (worker.run(once=True)) drains them, and raw Flask-Mail sends the same N messages over one
@@ -56,8 +60,8 @@ What is measured (four parts; --only runs some of them)
     The same GET and POST go to yardsticks from bench/baseline_apps.py:
         bare flask  a "hello" view; its POST redirects
         bare form   the same WTForms form class in a bare template (no layout, no sign-in, no database);
-                    its POST validates the form, CSRF included, and redirects. For issue2 the section's
-                    form; for the customer part the customer's answer form, with fixed partner choices.
+                    its POST validates the form, CSRF included, and redirects. For the questionnaire the
+                    section's form; for the customer part the customer's answer form, with fixed partner choices.
 
 How
     Each app is served by `gunicorn -w 2` (sync workers) on its own 127.0.0.1 port; the apps of a part
@@ -110,7 +114,7 @@ WORKERS = 2
 REP = {"email": "alice@example.com", "password": "intake-demo"}
 FORM_TYPE = "application/x-www-form-urlencoded"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-PARTS = ("issue2", "customer", "routing", "outbox")
+PARTS = ("questionnaire", "customer", "routing", "outbox")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SMALL_TABLE = 1000  # rows: a scan of a table this small is what any planner does, and cheap
 
@@ -542,18 +546,19 @@ def prepare_database(env: dict) -> None:
             raise BenchError(f"flask {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
 
 
-def setup_data(env: dict, *arguments: str, timeout: int = 60) -> dict:
-    """Run bench/setup_data.py with the app's environment; its JSON answer (progress goes to stderr)."""
+def bench_script(script: str, env: dict, *arguments: str, timeout: int = 60) -> dict:
+    """Run bench/<script> with the app's environment; its JSON answer (progress and errors go to stderr)."""
     done = subprocess.run(
-        [sys.executable, str(BENCH / "setup_data.py"), *arguments],
+        [sys.executable, str(BENCH / script), *arguments],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
+        stderr=sys.stderr,
         text=True,
         timeout=timeout,
     )
     if done.returncode:
-        raise BenchError(f"bench/setup_data.py {' '.join(arguments)} failed (status {done.returncode})")
+        raise BenchError(f"bench/{script} {' '.join(arguments)} failed (status {done.returncode}; its error is above)")
     return json.loads(done.stdout)
 
 
@@ -694,7 +699,7 @@ def part_data(run: dict, baselines: tuple[str, ...], **extra) -> dict:
     }
 
 
-def run_issue2(env, instance, load, args) -> tuple[dict, dict]:
+def run_questionnaire(env, instance, load, args) -> tuple[dict, dict]:
     targets = (
         ("bare flask", "baseline_apps:create_hello()", hello_probes),
         ("bare form", f"baseline_apps:create_form('{args.section}')", form_probes),
@@ -707,7 +712,7 @@ def run_issue2(env, instance, load, args) -> tuple[dict, dict]:
 
 
 def run_customer(env, instance, load, args, bare_flask: dict | None) -> dict:
-    link = setup_data(env, "customer-link")
+    link = bench_script("setup_data.py", env, "customer-link")
     targets = (
         ("bare flask", "baseline_apps:create_hello()", hello_probes),
         ("bare form", "baseline_apps:create_answer_form()", answer_form_probes),
@@ -730,7 +735,10 @@ def run_routing(database: str, env: dict, instance: str, load, args) -> dict:
     started = time.perf_counter()
     prepare_database(env)
     arguments = ["routing", "--scale", str(args.scale), "--pool", str(args.route_pool)]
-    data = setup_data(env, *arguments, timeout=900)
+    data = bench_script("setup_data.py", env, *arguments, timeout=900)
+    ids = {name: data[name] for name in ("pool_first", "pool_count", "page_deal", "any_partner_deal", "route_deal")}
+    arguments = [f"--{name.replace('_', '-')}={value}" for name, value in ids.items()]
+    data.update(bench_script("routing_bench.py", env, *arguments, timeout=600))
     data["setup_s"] = round(time.perf_counter() - started, 1)
     targets = (
         ("bare flask", "baseline_apps:create_hello()", hello_probes),
@@ -750,18 +758,8 @@ def run_routing(database: str, env: dict, instance: str, load, args) -> dict:
 def run_outbox(env: dict, args) -> dict:
     print("outbox: migrating, demo data, then the worker against raw Flask-Mail", file=sys.stderr, flush=True)
     prepare_database(env)
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "mail_bench.py"), "--messages", str(args.messages), "--rounds", str(args.rounds)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=sys.stderr,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode:
-        raise BenchError("bench/mail_bench.py failed (its error is above)")
-    return json.loads(done.stdout)
+    arguments = ["--messages", str(args.messages), "--rounds", str(args.rounds)]
+    return bench_script("mail_bench.py", env, *arguments, timeout=600)
 
 
 # --- Report ----------------------------------------------------------------------------
@@ -811,22 +809,24 @@ def print_plans(plans: list[dict], title: str) -> None:
 def print_routing(part: dict) -> None:
     c, p, a = part["counts"], part["propose"], part["propose_any_partner"]
     print(
-        f"\nIssue 4: routing on {part['database']} — {c['partners']:,} partners, {c['accounts']:,} accounts, "
+        f"\nRouting on {part['database']} — {c['partners']:,} partners, {c['accounts']:,} accounts, "
         f"{c['relationships']:,} relationships, {c['open_deals']:,} open deals ({c['decisions']:,} with a decision, "
         f"{c['customer_links']:,} with a customer link); "
         f"inserted in {part['build_s']} s, {part['setup_s']} s with migration, demo data and the runs below"
     )
     print(
-        f"\n  In process, routing.propose(deal) on a fresh session, {p['repetitions']} runs over {p['deals']} deals"
+        f"\n  In process, decisions.propose(deal) in its two halves on a fresh session, {p['repetitions']} runs over"
+        f" {p['deals']} deals"
         f" (each: {p['inputs']['relationships']} relationships, {p['inputs']['partners']} partners, "
         f"{p['inputs']['open_deals']} other open deals on its name or domain; proposals: "
         + ", ".join(f"{n} {decision}" for decision, n in p["decisions"].items())
         + "):\n"
-        f"    load the inputs {p['load_ms']:.2f} ms + decide {p['decide_ms']:.2f} ms = {p['total_ms']:.2f} ms"
+        f"    facts.gather {p['gather_ms']:.2f} ms + routing.decide {p['decide_ms']:.2f} ms = {p['total_ms']:.2f} ms"
         f" median (p90 {p['total_p90_ms']:.2f} ms)\n"
         f"  The customer asks us to recommend a partner (any_partner: all {a['inputs']['partners']:,} partners "
         f"are read, by design), {a['repetitions']} runs:\n"
-        f"    load the inputs {a['load_ms']:.2f} ms + decide {a['decide_ms']:.2f} ms = {a['total_ms']:.2f} ms median"
+        f"    facts.gather {a['gather_ms']:.2f} ms + routing.decide {a['decide_ms']:.2f} ms = {a['total_ms']:.2f} ms"
+        " median"
     )
     print()
     print_plans(part["plans"], f"Queries of one propose() (deal {part['page_deal']}, with its own lookup) and plans:")
@@ -869,7 +869,7 @@ def print_routing(part: dict) -> None:
 def print_outbox(part: dict) -> None:
     m = part["message"]
     print(
-        f"\nIssue 5: the outbox worker to a local SMTP server (aiosmtpd on {HOST}, its own process) against raw "
+        f"\nMail: the outbox worker to a local SMTP server (aiosmtpd on {HOST}, its own process) against raw "
         f"Flask-Mail over one connection; {part['messages']} messages per run, median of {part['rounds']} runs, "
         f"worker batches of {part['batch']}"
     )
@@ -913,10 +913,10 @@ def report(data: dict) -> None:
     s = data["setup"]
     if set(s["parts"]) - {"outbox"}:  # the outbox part serves nothing over HTTP
         print_setup(s)
-    if "issue2" in data:
-        part = data["issue2"]
+    if "questionnaire" in data:
+        part = data["questionnaire"]
         print_table(
-            f"Issue 2: GET {part['get']} (signed in) and POST {part['post']} (action=save, CSRF)",
+            f"The questionnaire: GET {part['get']} (signed in) and POST {part['post']} (action=save, CSRF)",
             part,
             ("bare flask", "bare form"),
         )
@@ -924,14 +924,14 @@ def report(data: dict) -> None:
     if "customer" in data:
         part = data["customer"]
         print_table(
-            "Issue 3: the customer's link, GET /p/<token> (their cookie) and POST /p/<token> "
+            "The customer's link: GET /p/<token> (their cookie) and POST /p/<token> "
             "(a complete answer, CSRF; each POST changes the answer, so each one writes)",
             part,
             ("bare flask", "bare form"),
         )
         print(
             "  (bare form: the customer's answer form, rendered and validated without layout or database"
-            + ("; bare flask: the runs of issue 2 above)" if part["bare_flask_reused"] else ")")
+            + ("; bare flask: the runs of the questionnaire above)" if part["bare_flask_reused"] else ")")
         )
     for part in data.get("routing", {}).values():
         print_routing(part)
@@ -961,7 +961,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring")
     parser.add_argument("--duration", type=int, default=6, help="seconds measured per target and request")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--scale", type=float, default=1.0, help="size of the routing data set (1 = issue 4's)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="size of the routing data set (1: 10,000 partners, 100,000 accounts)"
+    )
     parser.add_argument("--route-pool", type=int, default=4000, help="deals ready to route, one per route request")
     parser.add_argument("--messages", type=int, default=300, help="outbox part: messages per run")
     parser.add_argument("--rounds", type=int, default=3, help="outbox part: runs per variant (the median is shown)")
@@ -991,11 +993,11 @@ def main() -> int:
     load_before = os.getloadavg()
     try:
         bare_flask = None
-        if "issue2" in parts or "customer" in parts:
+        if "questionnaire" in parts or "customer" in parts:
             env = server_env(instance, f"sqlite:///{instance}/intake.sqlite")
             prepare_database(env)
-            if "issue2" in parts:
-                data["issue2"], bare_flask = run_issue2(env, instance, load, args)
+            if "questionnaire" in parts:
+                data["questionnaire"], bare_flask = run_questionnaire(env, instance, load, args)
             if "customer" in parts:
                 data["customer"] = run_customer(env, instance, load, args, bare_flask)
         if "routing" in parts:

@@ -1,4 +1,4 @@
-"""Data for bench/run.py, written by the app's own code into the benchmark's temporary database.
+"""Data for bench/run.py, written into the benchmark's temporary database next to the demo data.
 
     python bench/setup_data.py customer-link
         Issue a customer link for the first demo deal awaiting the customer's answer, as a rep
@@ -6,12 +6,12 @@
 
     python bench/setup_data.py routing [--scale S] [--pool N]
         Build the routing data set (10,000 partners, 100,000 accounts, 1,000,000 account–partner
-        relationships, 100,000 open deals, at --scale 1) next to the demo data, with the
-        database's bulk path: sqlite3 executemany, or PostgreSQL COPY. Then, in this process,
-        time routing.propose's two halves (load the inputs, decide) on fresh sessions, capture
-        the SQL the load issues (a before_cursor_execute listener) and EXPLAIN each statement,
-        and route one deal through the Flask test client to capture the whole request's SQL.
-        Print JSON: the pool of deals ready to route over HTTP, the timings and the plans.
+        relationships, 100,000 open deals, at --scale 1) with the database's bulk path: sqlite3
+        executemany, or PostgreSQL COPY. Every column is filled as the app fills it: the partners'
+        and accounts' keys with the routing engine's own key functions, each decision's snapshot
+        in the shape intake.deals.snapshot builds (checked against it on one decision), each deal's
+        lock_version as the app's writes leave it. Print JSON: the counts, and the ids
+        bench/routing_bench.py and the HTTP runs need.
 
 Run it with the same INTAKE_* environment as the server: the link's token derives from the secret key.
 Progress goes to stderr; stdout carries only the JSON.
@@ -21,25 +21,23 @@ import argparse
 import hashlib
 import json
 import random
-import re
-import statistics
 import sys
 import time
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import event, select, text
+from flask import current_app
+from sqlalchemy import func, select, text
 
 from intake import create_app
 from intake.extensions import db
-from intake.matching import normalise_company
-from intake.models import Deal, Partner, User
-from intake.models.deals import OPEN_STATUSES
+from intake.models import Deal, Decision, Partner, User
+from intake.routing.names import company_key, domain_key
+from intake.vocabulary import OPEN_STATUSES
 
 REP_EMAIL = "alice@example.com"  # signs in for the HTTP part; the pool's deals are hers
 OTHER_REP_EMAIL = "bob@example.com"  # owns the background deals
 
-# The data set at --scale 1 (issue 4).
+# The data set at --scale 1.
 PARTNERS = 10_000
 ACCOUNTS = 100_000
 RELATIONSHIPS_PER_ACCOUNT = 10  # 1,000,000 relationships
@@ -80,6 +78,7 @@ def log(message: str) -> None:
 
 
 def customer_link() -> dict:
+    from intake import tokens
     from intake.deals import customer
 
     deal = db.session.scalar(select(Deal).where(Deal.status == "awaiting_customer").order_by(Deal.id).limit(1))
@@ -92,8 +91,6 @@ def customer_link() -> dict:
     partners = db.session.scalars(select(Partner).where(Partner.is_active.is_(True)).order_by(Partner.id)).all()
     partner = next((p for p in partners if country in p.countries), partners[0])
     db.session.commit()
-    from intake import tokens
-
     return {"token": tokens.token_for(link), "deal_id": deal.id, "partner_id": partner.id}
 
 
@@ -155,6 +152,33 @@ def next_id(table: str) -> int:
     return (db.session.scalar(text(f"SELECT max(id) FROM {table}")) or 0) + 1
 
 
+def partner_name(i: int) -> str:
+    return f"{WORDS_A[i % 40]} {WORDS_B[i // 40 % 50]} Partners {i // 2000 + 1}"
+
+
+def account_fields(i: int) -> tuple[str, str, str, str, str]:
+    """The i-th account: name, domain, country, vertical, size band. Three in a row are one company."""
+    group, member = divmod(i, NAME_GROUP)
+    legal_form, tld, country = SUBSIDIARIES[member]
+    words = f"{WORDS_A[group % 40]} {WORDS_B[group // 40 % 50]} {WORDS_C[group // 2000 % len(WORDS_C)]}"
+    if group >= 2000 * len(WORDS_C):
+        words += f" {group // (2000 * len(WORDS_C))}"
+    domain = f"{words.lower().replace(' ', '-')}-{group}.{tld}"
+    vertical, size = VERTICALS[group % len(VERTICALS)], SIZE_BANDS[group % len(SIZE_BANDS)]
+    return f"{words} {legal_form}", domain, country, vertical, size
+
+
+def lock_versions() -> dict[str, int]:
+    """A deal's lock_version by status, as the app's writes leave it: read off the demo deals, which the
+    app's own services made (each section saved, completed, linked, answered, routed, accepted)."""
+    seen = dict(db.session.execute(select(Deal.status, func.max(Deal.lock_version)).group_by(Deal.status)).all())
+    seen.setdefault("on_hold", seen.get("routed"))  # routing writes once, whether it routes or holds
+    missing = [status for status in OPEN if seen.get(status) is None]
+    if missing:
+        raise SystemExit(f"the demo data has no deal that is {', '.join(missing)}: run `flask demo load` first")
+    return {status: seen[status] for status in OPEN}
+
+
 def build_routing_data(scale: float, pool: int) -> dict:
     """Write the data set; return the ids the benchmark needs."""
     rng = random.Random(4)
@@ -166,7 +190,9 @@ def build_routing_data(scale: float, pool: int) -> dict:
         raise SystemExit(f"--pool {pool} does not fit the data set at --scale {scale}")
 
     alice = db.session.scalar(select(User.id).where(User.email == REP_EMAIL))
-    bob = db.session.scalar(select(User.id).where(User.email == OTHER_REP_EMAIL))
+    bob = db.session.scalar(select(User).where(User.email == OTHER_REP_EMAIL))
+    lock_version = lock_versions()
+    vendor = current_app.config["VENDOR_NAME"]
     tables = ("partners", "accounts", "deals", "relationships", "customer_answers", "customer_links", "decisions")
     base = {t: next_id(t) for t in tables}
     dialect = db.engine.dialect.name
@@ -177,45 +203,40 @@ def build_routing_data(scale: float, pool: int) -> dict:
     counts = {}
     started = time.perf_counter()
 
-    # Partners: 97% active, each serving one to three countries.
+    # Partners: 97% active, each serving one to three countries; keyed by the engine's company key,
+    # as the admin's save_partner keys them.
     partner_ids = range(base["partners"], base["partners"] + n_partners)
 
     def partners():
         for i, pid in enumerate(partner_ids):
             countries = json.dumps(sorted(rng.sample(COUNTRIES, rng.randint(1, 3))))
             verticals = json.dumps(sorted(rng.sample(VERTICALS, rng.randint(1, 2))))
-            name = f"{WORDS_A[i % 40]} {WORDS_B[i // 40 % 50]} Partners {i // 2000 + 1}"
+            name = partner_name(i)
             active = yes if rng.random() < 0.97 else no
-            yield pid, name, "", "", countries, verticals, TIERS[i % len(TIERS)], active, now
+            yield pid, name, company_key(name), "", "", countries, verticals, TIERS[i % len(TIERS)], active, now
 
-    columns = "id name contact_name contact_email countries verticals tier is_active created_at"
+    columns = "id name name_key contact_name contact_email countries verticals tier is_active created_at"
     counts["partners"] = w.insert("partners", columns, partners())
 
-    # Accounts: companies of three subsidiaries sharing one normalised name, each its own domain.
+    # Accounts: companies of three subsidiaries sharing one company key, each its own registrable
+    # domain; both keys the engine's, as the questionnaire's account section stores them.
     account_ids = range(base["accounts"], base["accounts"] + n_accounts)
 
     def accounts():
         for i, aid in enumerate(account_ids):
-            group, member = divmod(i, NAME_GROUP)
-            legal_form, tld, country = SUBSIDIARIES[member]
-            words = f"{WORDS_A[group % 40]} {WORDS_B[group // 40 % 50]} {WORDS_C[group // 2000 % len(WORDS_C)]}"
-            if group >= 2000 * len(WORDS_C):
-                words += f" {group // (2000 * len(WORDS_C))}"
-            name = f"{words} {legal_form}"
-            domain = f"{words.lower().replace(' ', '-')}-{group}.{tld}"
-            vertical, size = VERTICALS[group % len(VERTICALS)], SIZE_BANDS[group % len(SIZE_BANDS)]
+            name, domain, country, vertical, size = account_fields(i)
             strength = rng.randint(0, 5)
-            owner = alice if i % 2 else bob
+            owner = alice if i % 2 else bob.id
             vendor_since = since if strength else None
-            key = normalise_company(name)
-            yield aid, name, key, domain, country, vertical, size, owner, strength, vendor_since, now, now
+            keys = company_key(name), domain_key(domain) or None
+            yield aid, name, keys[0], domain, keys[1], country, vertical, size, owner, strength, vendor_since, now, now
 
-    columns = "id name name_key domain country vertical size_band owner_id vendor_strength vendor_since"
+    columns = "id name name_key domain domain_key country vertical size_band owner_id vendor_strength vendor_since"
     counts["accounts"] = w.insert("accounts", columns + " created_at updated_at", accounts())
 
     # Deals. The reserved deals and the pool (ready to route, Alice's) sit on every third account
     # from the first, so each one's company has two sister accounts; the background deals, one per
-    # account in id order, give each of them three other open deals on its normalised name or domain.
+    # account in id order, give each of them three other open deals on its company key or domain.
     # Two ready deals in three are repeat business: the vendor found them, the customer wants the
     # vendor as main contact and their usual partner to deliver, and the company's other open deals
     # were found by the vendor and routed to that same partner, so the deal routes cleanly. The
@@ -232,12 +253,13 @@ def build_routing_data(scale: float, pool: int) -> dict:
             account_partners[account_id] = rng.sample(partner_ids, RELATIONSHIPS_PER_ACCOUNT)
         return account_partners[account_id]
 
-    pains, solutions = w.value(["Rising infrastructure cost"]), w.value(["Cloud platform"])
+    pains, solutions = ["Rising infrastructure cost"], ["Cloud platform"]
     channels = {"vendor": "meeting", "partner": "partner_marketing", "customer": "referral"}
     contact = ("Pat Customer", "COO", "pat@example.com", "+44 20 7946 0000")
-    need = (pains, "", "Their platform goes out of support.", "On-premises servers", solutions)
+    need = (w.value(pains), "", "Their platform goes out of support.", "On-premises servers", w.value(solutions))
     qualification = ("COO", "", "", "Scoping call", "yes")
-    routed = []  # background deals that carry a decision: (deal id, leader, fulfilment)
+    # Background deals that carry a decision (routed, accepted, on hold): (deal, account, leader, fulfilment).
+    routed = []
 
     def repeat_business(k: int) -> bool:
         return k % 3 != 1
@@ -254,7 +276,9 @@ def build_routing_data(scale: float, pool: int) -> dict:
         partner = partners_of(aid)[k % 4] if originator == "partner" else None
         completed = None if status == "draft" else now
         origin = (originator, partner, channels[originator])
-        return (did, status, rep, aid, *contact, *origin, *need, *qualification, completed, now, now)
+        # lock_version, then returned_reason closed_on final_value lost_reason: open, and never sent back.
+        state = (lock_version[status], "", None, None, "")
+        return (did, status, rep, aid, *contact, *origin, *need, *qualification, completed, now, now, *state)
 
     def party(partner_id: int | None) -> dict:
         return {"kind": "partner", "partner_id": partner_id} if partner_id else {"kind": "vendor"}
@@ -265,19 +289,22 @@ def build_routing_data(scale: float, pool: int) -> dict:
         for j, did in enumerate(background):
             aid = account_ids[j % n_accounts]
             if j in usual_partner:
-                row = deal_row(did, ("routed", "accepted")[j % 2], bob, aid, 0)
-                routed.append((did, party(None), party(usual_partner[j])))
+                row = deal_row(did, ("routed", "accepted")[j % 2], bob.id, aid, 0)
+                routed.append((did, aid, party(None), party(usual_partner[j])))
             else:
-                row = deal_row(did, OPEN[j % len(OPEN)], bob, aid, j)
-                if row[1] in ("routed", "accepted", "on_hold"):
-                    routed.append((did, *[party(row[9] if j % 2 else partners_of(aid)[0])] * 2))
+                row = deal_row(did, OPEN[j % len(OPEN)], bob.id, aid, j)
+                status, originator_partner = row[1], row[9]
+                if status in ("routed", "accepted", "on_hold"):
+                    chosen = party(originator_partner if j % 2 else partners_of(aid)[0])
+                    routed.append((did, aid, chosen, chosen))
             yield row
 
     columns = (
         "id status rep_id account_id contact_name contact_title contact_email contact_phone "
         "originator originator_partner_id origin_channel "
         "pain_points pain_other business_impact incumbent solutions "
-        "decision_maker decision_process competitors next_step partners_known completed_at created_at updated_at"
+        "decision_maker decision_process competitors next_step partners_known completed_at created_at updated_at "
+        "lock_version returned_reason closed_on final_value lost_reason"
     )
     counts["deals"] = w.insert("deals", columns, deals())
 
@@ -309,33 +336,65 @@ def build_routing_data(scale: float, pool: int) -> dict:
     columns = "id account_id deal_id partner_id partner_name strength source does_what notes position created_at"
     counts["relationships"] = w.insert("relationships", columns, relationships())
 
-    # The customer's answers on the ready deals: they name their partner (the first row) to deliver;
-    # the second reserved deal asks us to recommend a local partner instead (any_partner).
+    # The customer's answers on the ready deals: they name their partner (the one their row
+    # confirms) to deliver, kept by identity as the link's form keeps it; the second reserved deal
+    # asks us to recommend a local partner instead (any_partner).
     def answers():
         for k, did in enumerate(ready):
-            fulfilment, row = ("any_partner", None) if did == any_partner_deal else ("partner", 0)
+            if did == any_partner_deal:
+                fulfilment, chosen = "any_partner", None
+            else:
+                fulfilment, chosen = "partner", partners_of(ready_accounts[did])[0]
             main_contact = "vendor" if repeat_business(k) else "partner"
-            said = ("yes", fulfilment, row, "", main_contact, now, "Consent (bench)", "en", now, now)
+            said = ("yes", fulfilment, chosen, "", "", main_contact, now, "Consent (bench)", "en", now, now)
             yield (base["customer_answers"] + k, did, "Customer Co", *contact, *said)
 
     columns = (
         "id deal_id company_name contact_name contact_title contact_email contact_phone "
-        "works_with_partner fulfilment fulfilment_row fulfilment_reason contact_preference "
-        "consented_at consent_text language submitted_at updated_at"
+        "works_with_partner fulfilment fulfilment_partner_id fulfilment_partner_name fulfilment_reason "
+        "contact_preference consented_at consent_text language submitted_at updated_at"
     )
     counts["customer_answers"] = w.insert("customer_answers", columns, answers())
 
-    # One decision version on every background deal that was routed (routed, accepted, on hold).
+    # One decision version on every background deal that was routed (routed, accepted, on hold),
+    # with the deal's snapshot as intake.deals.snapshot.build makes it: a background deal has no
+    # customer answer, no questionnaire rows of its own and no estimated value or dates.
     rules = w.value({"threshold": 3, "ties": "partners"})
     empty = {"supporting": [], "status": "routable", "flags": [], "conflicts": [], "recommendations": [], "trace": []}
+    need_words = {"pain_points": pains, "pain_other": need[1], "impact": need[2], "incumbent": need[3]}
+    need_words.update(solutions=solutions, value="", close_date="")
+    decision_maker, process, competitors, next_step, _ = qualification
+    internal = {"decision_maker": decision_maker, "process": process, "competitors": competitors}
+    internal.update(next_step=next_step, budget="", rep_partners=[])
+
+    def summary(did: int, aid: int, *parties: dict) -> str:
+        name, domain, country, vertical, size = account_fields(aid - base["accounts"])
+        named = sorted({p["partner_id"] for p in parties if p["kind"] == "partner"})
+        return json.dumps(
+            {
+                "deal_id": did,
+                "vendor": vendor,
+                "account": {"name": name, "domain": domain, "country": country, "vertical": vertical, "size": size},
+                "need": need_words,
+                "rep": {"name": bob.name, "email": bob.email},
+                "partners": {
+                    str(pid): {"name": partner_name(pid - base["partners"]), "contact_name": "", "contact_email": ""}
+                    for pid in named
+                },
+                "customer": None,
+                "customer_contact": dict(zip(("name", "title", "email", "phone"), contact, strict=True)),
+                "internal": internal,
+            }
+        )
 
     def decisions():
-        for k, (did, leader, fulfilment) in enumerate(routed):
+        for k, (did, aid, leader, fulfilment) in enumerate(routed):
             output = json.dumps({"leader": leader, "fulfilment": fulfilment, **empty})
-            yield base["decisions"] + k, did, 1, "engine", "{}", output, None, rules, "", bob, now
+            snapshot = summary(did, aid, leader, fulfilment)
+            yield base["decisions"] + k, did, 1, "engine", "{}", output, None, rules, "", no, snapshot, bob.id, now
 
-    columns = "id deal_id version kind input output proposal rules reason decided_by_id decided_at"
-    counts["decisions"] = w.insert("decisions", columns, decisions())
+    columns = "id deal_id version kind input output proposal rules reason reason_shared summary decided_by_id"
+    counts["decisions"] = w.insert("decisions", columns + " decided_at", decisions())
 
     # The customer's link on every deal past its questionnaire (the ready deals answered by theirs).
     # Only hashes are stored; these tokens are never used.
@@ -363,6 +422,8 @@ def build_routing_data(scale: float, pool: int) -> dict:
     connection.close()
     built = time.perf_counter() - started
     log(f"inserted {', '.join(f'{n:,} {t}' for t, n in counts.items())} in {built:.1f} s")
+    if counts["decisions"]:
+        check_snapshot(base["decisions"])
 
     # Leave the database as a server would find it: statistics on PostgreSQL (autovacuum would
     # gather them; doing it now keeps it from running during the measurements), and on SQLite
@@ -376,7 +437,7 @@ def build_routing_data(scale: float, pool: int) -> dict:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             tidy = "WAL checkpoint"
     log(f"{tidy} in {time.perf_counter() - started:.1f} s")
-    open_deals = db.session.scalar(select(db.func.count()).select_from(Deal).where(Deal.status.in_(OPEN_STATUSES)))
+    open_deals = db.session.scalar(select(func.count()).select_from(Deal).where(Deal.status.in_(OPEN_STATUSES)))
     return {
         "counts": {**counts, "open_deals": open_deals},
         "build_s": round(built, 1),
@@ -388,166 +449,21 @@ def build_routing_data(scale: float, pool: int) -> dict:
     }
 
 
-# --- Measuring the load and the decision, in process -----------------------------------
+def check_snapshot(decision_id: int) -> None:
+    """The first bulk-written decision's snapshot must be what the app builds for it from the rows written."""
+    from intake.deals import snapshot
+    from intake.deals.facts import Facts
 
-
-def timed_proposals(deal_ids: list[int], repetitions: int) -> dict:
-    """Median (and spread) of routing.propose's two halves, each run on a fresh session."""
-    from intake import routing as engine
-    from intake.deals import routing
-
-    load, decide, total = [], [], []
-    result, decisions = None, {}
-    for i in range(repetitions):
-        db.session.remove()  # nothing cached: every row is read again, as in a request
-        deal = db.session.get(Deal, deal_ids[i % len(deal_ids)])
-        t0 = time.perf_counter()
-        data = routing.routing_input(deal)  # what propose() does, in its two halves
-        t1 = time.perf_counter()
-        result = engine.decide(engine.parse_input(data)).to_dict()
-        t2 = time.perf_counter()
-        load.append(t1 - t0)
-        decide.append(t2 - t1)
-        total.append(t2 - t0)
-        decisions[deal.id] = " ".join([result["status"], *result["flags"]])
+    db.session.remove()  # read what was written, not what this session saw before
+    version = db.session.get(Decision, decision_id)
+    if version is None:
+        raise SystemExit(f"decision {decision_id} was written but cannot be read back")
+    ids = version.routing.role_partner_ids()
+    partners = {p.id: p for p in db.session.scalars(select(Partner).where(Partner.id.in_(ids)))}
+    built = snapshot.build(version.deal, Facts(data=version.input, input=None, partners=partners), version.routing)
+    if version.summary != built:
+        raise SystemExit(f"decision {decision_id}: the bulk-written snapshot differs from the app's:\n{built}")
     db.session.remove()
-    deal = db.session.get(Deal, deal_ids[(repetitions - 1) % len(deal_ids)])
-    if routing.propose(deal)[1] != result:
-        raise SystemExit("propose() and its two halves disagree")
-
-    def ms(values, q):
-        values = sorted(values)
-        return round(values[min(len(values) - 1, int(len(values) * q))] * 1000, 3)
-
-    return {
-        "repetitions": repetitions,
-        "deals": len(deal_ids),
-        "load_ms": round(statistics.median(load) * 1000, 3),
-        "decide_ms": round(statistics.median(decide) * 1000, 3),
-        "total_ms": round(statistics.median(total) * 1000, 3),
-        "total_p90_ms": ms(total, 0.9),
-        "inputs": {
-            "relationships": len(data["relationships"]),
-            "partners": len(data["partners"]),
-            "open_deals": len(data["open_deals"]),
-        },
-        "decisions": dict(Counter(decisions.values()).most_common()),  # over the distinct deals
-    }
-
-
-class Capture:
-    """The SQL statements run on the engine while in use (a before_cursor_execute listener)."""
-
-    def __enter__(self) -> list[tuple[str, object]]:
-        self.statements: list[tuple[str, object]] = []
-        event.listen(db.engine, "before_cursor_execute", self.capture)
-        return self.statements
-
-    def capture(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.statements.append((statement, parameters))
-
-    def __exit__(self, *exc) -> None:
-        event.remove(db.engine, "before_cursor_execute", self.capture)
-
-
-def captured_statements(deal_id: int) -> list[tuple[str, object]]:
-    """The SQL one cold propose() issues, deal lookup included (as the request's own lookup)."""
-    from intake.deals import routing
-
-    db.session.remove()
-    with Capture() as statements:
-        deal = db.session.scalar(select(Deal).where(Deal.id == deal_id))
-        routing.propose(deal)
-    db.session.remove()
-    return statements
-
-
-def route_request(app, deal_id: int) -> dict:
-    """One whole route request in process (Flask test client, signed in as the rep): its SQL.
-
-    Every SELECT is explained; a statement run again and again with other values is an N+1.
-    """
-    db.session.remove()
-    client = app.test_client()
-    token = csrf_from(client.get("/login"))
-    client.post("/login", data={"email": REP_EMAIL, "password": "intake-demo", "csrf_token": token})
-    token = csrf_from(client.get(f"/deals/{deal_id}"))
-    with Capture() as statements:
-        started = time.perf_counter()
-        response = client.post(f"/deals/{deal_id}/route", data={"csrf_token": token})
-        elapsed = time.perf_counter() - started
-    if response.status_code != 302 or not response.headers["Location"].endswith(f"/deals/{deal_id}#routing"):
-        raise SystemExit(f"routing deal {deal_id} in process answered {response.status_code}")
-    kinds = Counter(statement.split(None, 1)[0].upper() for statement, _ in statements)
-    repeated = Counter(" ".join(statement.split()) for statement, _ in statements)
-    selects = {}
-    for statement, parameters in statements:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.setdefault(" ".join(statement.split()), (statement, parameters))
-    return {
-        "cold_ms": round(elapsed * 1000, 1),  # the process's first route: templates compiled on the way
-        "statements": dict(kinds.most_common()),
-        "repeated": {sql: n for sql, n in repeated.most_common() if n > 2},
-        "plans": explain(list(selects.values())),
-    }
-
-
-def csrf_from(response) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
-    if match is None:
-        raise SystemExit(f"no CSRF token on {response.request.path}")
-    return match.group(1)
-
-
-def explain(statements: list[tuple[str, object]]) -> list[dict]:
-    """Each statement's plan, summarised: which index each table is searched by, or SCAN."""
-    dialect = db.engine.dialect.name
-    sizes: dict[str, int] = {}
-    plans = []
-    with db.engine.connect() as conn:
-
-        def size(table: str) -> int:
-            if table not in sizes:
-                sizes[table] = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
-            return sizes[table]
-
-        for statement, parameters in statements:
-            if dialect == "sqlite":
-                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-                steps = [row[3] for row in rows]
-                scans = [s.split()[1] for s in steps if s.startswith("SCAN ") and len(s.split()) > 1]
-            else:
-                rows = conn.exec_driver_sql("EXPLAIN (COSTS OFF) " + statement, parameters).all()
-                steps = [row[0].strip().removeprefix("->").strip() for row in rows]
-                nodes = ("Hash", "Nested Loop", "Merge", "Sort", "Limit", "Aggregate")
-                steps = [s for s in steps if "Scan" in s or (s.startswith(nodes) and ":" not in s)]
-                scans = [s.split(" on ")[1].split()[0] for s in steps if "Seq Scan on " in s]
-            plans.append(
-                {
-                    "sql": " ".join(statement.split()),
-                    "plan": steps,
-                    "scans": [{"table": t, "rows": size(t)} for t in scans],
-                }
-            )
-    return plans
-
-
-def measure_routing(app, info: dict, repetitions: int) -> dict:
-    # The named-partner deals of the pool: the same kind of deal the HTTP part routes.
-    sample = list(range(info["pool_first"], info["pool_first"] + min(150, info["pool_count"])))
-    timed_proposals(sample[:10], 10)  # warm-up: imports, compiled statements, pages in cache
-    started = time.perf_counter()
-    named = timed_proposals(sample, repetitions)
-    log(f"{repetitions} proposals in {time.perf_counter() - started:.1f} s, median {named['total_ms']} ms")
-    any_partner = timed_proposals([info["any_partner_deal"]], max(5, repetitions // 40))
-    log(f"any_partner proposals: median {any_partner['total_ms']} ms")
-    return {
-        "propose": named,
-        "propose_any_partner": any_partner,
-        "plans": explain(captured_statements(info["page_deal"])),
-        "plans_any_partner": explain(captured_statements(info["any_partner_deal"])),
-        "route_request": route_request(app, info["route_deal"]),
-    }
 
 
 def main() -> int:
@@ -557,16 +473,11 @@ def main() -> int:
     routing = sub.add_parser("routing")
     routing.add_argument("--scale", type=float, default=1.0)
     routing.add_argument("--pool", type=int, default=4000)
-    routing.add_argument("--repetitions", type=int, default=400)
     args = parser.parse_args()
 
     app = create_app()
     with app.app_context():
-        if args.command == "customer-link":
-            result = customer_link()
-        else:
-            result = build_routing_data(args.scale, args.pool)
-            result.update(measure_routing(app, result, args.repetitions))
+        result = customer_link() if args.command == "customer-link" else build_routing_data(args.scale, args.pool)
     print(json.dumps(result))
     return 0
 
