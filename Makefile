@@ -28,6 +28,8 @@ translations: $(STAMP)
 
 setup: $(STAMP) $(MO)
 
+# Links in mail (the demo's too) are built on this address, never on a request's Host header.
+run: export INTAKE_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP) $(MO)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
@@ -36,7 +38,7 @@ run: $(STAMP) $(MO)
 	@echo "  Sign in as a rep:             alice@example.com / intake-demo"
 	@echo "  or as the channel manager:    manager@example.com / intake-demo"
 	@echo
-	INTAKE_BASE_URL=$${INTAKE_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -17,7 +17,20 @@ from typing import Any
 import pycountry
 from flask_babel import lazy_gettext as _l
 
-from .routing.model import CONTACTS, FLAGS, FULFILMENTS, SOURCES, STATUSES, STRENGTHS, TIERS, TIES
+from .routing.model import (
+    CONTACTS,
+    CREDITS,
+    DECISION_KINDS,
+    FLAGS,
+    FULFILMENTS,
+    ROLES,
+    SOURCES,
+    STATUSES,
+    STEP_RULES,
+    STRENGTHS,
+    TIERS,
+    TIES,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,20 @@ DEAL_STATUS = Words(
         "won": "won",
         "lost": "lost",
         "on_hold": "on hold",
+        "withdrawn": "withdrawn",
+    },
+)
+# How a change of status that happened a moment ago is said to whoever lost the race to it.
+JUST_HAPPENED = Words(
+    DEAL_STATUS.codes[1:],
+    {
+        "awaiting_customer": "completed",
+        "ready_to_route": "sent back to routing",
+        "routed": "routed",
+        "accepted": "accepted",
+        "won": "marked won",
+        "lost": "marked lost",
+        "on_hold": "put on hold",
         "withdrawn": "withdrawn",
     },
 )
@@ -169,7 +196,7 @@ LANGUAGE = Words(("en", "de"), {"en": "English", "de": "Deutsch"})
 TIER = Words(TIERS, {"platinum": "Platinum", "gold": "Gold", "silver": "Silver", "registered": "Registered"})
 # A party's part in a decision, and the credit it earns (PRODUCT.md "Credit").
 PARTY_ROLE = Words(
-    ("lead", "fulfilment", "support", "origination_credit", "relationship_credit"),
+    tuple(dict.fromkeys((*CREDITS, *ROLES))),
     {
         "lead": "leads: the one voice to the customer, who owns every customer contact",
         "fulfilment": "fulfils: delivers the solution and takes the order",
@@ -179,7 +206,7 @@ PARTY_ROLE = Words(
     },
 )
 DECISION_KIND = Words(
-    ("engine", "recommendation", "override", "alignment", "conflict"),
+    DECISION_KINDS,
     {
         "engine": "the engine's decision",
         "recommendation": "a confirmed recommendation",
@@ -205,7 +232,7 @@ FLAG = Words(
 )
 # The rules a decision's trace applies, as its steps are headed.
 TRACE_RULE = Words(
-    ("leader", "alignment", "fulfilment", "roles", "conflict", "status", "recommendation", "override", "removed"),
+    STEP_RULES,
     {
         "leader": "who leads",
         "alignment": "alignment",

@@ -25,6 +25,7 @@ from ..errors import ChangedMeanwhile, FieldErrors, Gone, NotNow
 from ..extensions import db
 from ..models import Deal, Relationship, User
 from ..routing import Decision as Routing
+from ..vocabulary import JUST_HAPPENED
 
 EDITABLE = ("draft", "awaiting_customer")
 # The customer answers, the rep links and routes, while the deal waits for routing.
@@ -33,18 +34,6 @@ ROUTABLE = ("awaiting_customer", "ready_to_route")
 DECIDABLE = ("awaiting_customer", "ready_to_route", "routed", "accepted", "on_hold")
 CLOSABLE = ("routed", "accepted")
 OUTCOMES = ("won", "lost")
-
-# How a change that happened a moment ago is said to the one who lost the race.
-_JUST_HAPPENED = {
-    "awaiting_customer": "completed",
-    "ready_to_route": "sent back to routing",
-    "routed": "routed",
-    "accepted": "accepted",
-    "on_hold": "put on hold",
-    "won": "marked won",
-    "lost": "marked lost",
-    "withdrawn": "withdrawn",
-}
 
 
 def lock(deal: Deal) -> str:
@@ -75,8 +64,8 @@ def begin(deal: Deal, allowed: tuple[str, ...], refusal: str) -> None:
     status = lock(deal)
     if status in allowed:
         return
-    if status != seen and status in _JUST_HAPPENED:
-        raise ChangedMeanwhile(f"This deal was {_JUST_HAPPENED[status]} a moment ago.")
+    if status != seen and status in JUST_HAPPENED:
+        raise ChangedMeanwhile(f"This deal was {JUST_HAPPENED.word(status)} a moment ago.")
     raise NotNow(refusal)
 
 
