@@ -187,6 +187,26 @@ def login(client):
     return do
 
 
+def sign_in(app, user) -> "IntakeClient":
+    """A browser of its own, signed in as `user` through the real sign-in form."""
+    browser = app.test_client()
+    response = browser.submit("/login", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return browser
+
+
+@pytest.fixture
+def boss(make_user):
+    """The channel manager."""
+    return make_user("admin", email="boss@example.com", name="Morgan Channel")
+
+
+@pytest.fixture
+def manager(app, boss):
+    """The channel manager's own browser, signed in."""
+    return sign_in(app, boss)
+
+
 @pytest.fixture
 def rep(make_user, login):
     user = make_user("rep")
@@ -226,6 +246,16 @@ def make_partner(app):
         return partner
 
     return make
+
+
+@pytest.fixture
+def thames(make_partner):
+    return make_partner(name="Thames Cloud", contact_name="Oliver Smith", contact_email="oliver@thames.example")
+
+
+@pytest.fixture
+def borealis(make_partner):
+    return make_partner(name="Borealis Systems", contact_name="Bea Bor", contact_email="bea@borealis.example")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from intake.extensions import db
 from intake.models import Deal, OutboxMessage, PartnerRequest
 from intake.models.types import utcnow
 
-from .conftest import PASSWORD, answer_for
+from .conftest import answer_for
 from .test_customer_link import create_link
 from .test_routed_mail import body, deliver, pdf_text
 from .test_routing_flow import route
@@ -117,13 +117,6 @@ def assert_present(read: dict[str, str], markers, who: str) -> None:
 # ---------------------------------------------------------------- acting as the people involved
 
 
-def sign_in(app, user):
-    browser = app.test_client()
-    response = browser.submit("/login", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return browser
-
-
 def party(who) -> str:
     return "vendor" if who == "vendor" else f"partner:{who.id}"
 
@@ -171,26 +164,6 @@ def customer_page(app, deal) -> str:
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def boss(make_user):
-    return make_user("admin", email="boss@example.com", name="Morgan Channel")
-
-
-@pytest.fixture
-def manager(app, boss):
-    return sign_in(app, boss)
-
-
-@pytest.fixture
-def thames(make_partner):
-    return make_partner(name="Thames Cloud", contact_name="Oliver Smith", contact_email="oliver@thames.example")
-
-
-@pytest.fixture
-def borealis(make_partner):
-    return make_partner(name="Borealis Systems", contact_name="Bea Bor", contact_email="bea@borealis.example")
 
 
 # The customer's own words and details, each a marker found nowhere else.

@@ -12,17 +12,11 @@ from intake.extensions import db
 from intake.models import AuditEvent, Deal, OutboxMessage, PartnerRequest, Relationship
 from intake.models.types import utcnow
 
-from .conftest import PASSWORD
+from .conftest import sign_in
 from .test_customer_link import field_error
 from .test_routing_flow import route
 
 TODAY = date.today()
-
-
-def signed_in(app, user):
-    browser = app.test_client()
-    assert browser.submit("/login", {"email": user.email, "password": PASSWORD}).status_code == 302
-    return browser
 
 
 def close(browser, deal, **fields):
@@ -66,11 +60,6 @@ def events(deal_id: int) -> list[str]:
 @pytest.fixture
 def alpha(make_partner):
     return make_partner(name="Alpha Systeme", contact_email="anna@alpha.example")
-
-
-@pytest.fixture
-def manager(app, make_user):
-    return signed_in(app, make_user("admin", name="Morgan Channel"))
 
 
 @pytest.fixture
@@ -224,7 +213,7 @@ def test_a_deal_is_not_won_or_lost_before_it_is_routed(client, rep, make_deal, s
 
 def test_another_rep_cannot_record_the_outcome(app, make_user, routed, make_deal):
     other = make_user("rep")
-    browser = signed_in(app, other)
+    browser = sign_in(app, other)
     page = f"/deals/{make_deal(other).id}"
     data = {"outcome": "won", "closed_on": TODAY.isoformat(), "final_value": "1"}
     assert browser.submit(f"/deals/{routed.id}/close", data, page=page).status_code == 404

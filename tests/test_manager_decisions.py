@@ -11,17 +11,11 @@ from intake.extensions import db
 from intake.models import Account, Deal, Decision, OutboxMessage, PartnerRequest
 from intake.routing.model import FLAGS
 
-from .conftest import PASSWORD
+from .conftest import sign_in
 from .test_customer_link import field_error
 from .test_routing_flow import route
 
 TODAY = date.today()
-
-
-def signed_in(app, user):
-    browser = app.test_client()
-    assert browser.submit("/login", {"email": user.email, "password": PASSWORD}).status_code == 302
-    return browser
 
 
 def text(html: str) -> str:
@@ -53,11 +47,6 @@ def override(manager, deal, **form):
 
 def resolve(manager, deal, **form):
     return manager.submit(f"/admin/deals/{deal.id}/resolve", form)
-
-
-@pytest.fixture
-def manager(app, make_user):
-    return signed_in(app, make_user("admin", name="Morgan Channel"))
 
 
 @pytest.fixture
@@ -295,7 +284,7 @@ def test_accounts_with_one_company_name_conflict_and_similar_names_do_not(
 ):
     finder = make_partner(name="Nordlicht IT")
     first_id = qualify(client, name=first[0], domain=first[1], originator="partner", partner=finder)
-    other = signed_in(app, make_user("rep"))
+    other = sign_in(app, make_user("rep"))
     second_id = qualify(other, name=second[0], domain=second[1], originator="vendor")
     assert db.session.query(Account).count() == 2  # two accounts: the names alone never refuse one
 
@@ -307,9 +296,7 @@ def test_accounts_with_one_company_name_conflict_and_similar_names_do_not(
         assert decision.output["conflicts"] == [first_id]
         says = " ".join(step["says"] for step in decision.output["trace"])
         assert "Another open deal is on the same account (same company name)" in says
-        assert f"#{second_id}" in signed_in(app, make_user("admin")).get("/admin/queues/conflict").get_data(
-            as_text=True
-        )
+        assert f"#{second_id}" in sign_in(app, make_user("admin")).get("/admin/queues/conflict").get_data(as_text=True)
     else:
         assert deal.status == "routed" and decision.output["conflicts"] == []
         assert "conflict" not in decision.output["flags"]
@@ -330,7 +317,7 @@ def test_sub_domains_of_one_company_are_one_account_and_the_first_is_offered(
     finder = make_partner(name="Nordlicht IT")
     first_id = qualify(client, name="Acme Group", domain=first_domain, originator="partner", partner=finder)
     existing = db.session.get(Deal, first_id).account
-    other = signed_in(app, make_user("rep"))
+    other = sign_in(app, make_user("rep"))
     second_id, refused = start(other, name="Acme Group Europe", domain=second_domain)
     assert refused.status_code == 400
     assert "“Acme Group” already has this domain" in unescape(field_error(refused, "domain"))

@@ -36,11 +36,6 @@ def body(message) -> str:
 
 
 @pytest.fixture
-def thames(make_partner):
-    return make_partner(name="Thames Cloud", contact_name="Oliver Smith", contact_email="oliver@thames.example")
-
-
-@pytest.fixture
 def make_seed_deal(ready, thames):
     """The seed's first example: the partner of many years leads when its customer calls us."""
 

@@ -10,7 +10,7 @@ from intake.extensions import db
 from intake.models import Deal, OutboxMessage, PartnerRequest
 from intake.models.types import utcnow
 
-from .conftest import answer_for
+from .conftest import answer_for, sign_in
 from .test_audiences import (
     VENDOR,
     accept_by_link,
@@ -25,32 +25,11 @@ from .test_audiences import (
     pdf_name,
     request_token,
     sent_to,
-    sign_in,
     undelivered,
     visible,
 )
 from .test_routed_mail import deliver
 from .test_routing_flow import route
-
-
-@pytest.fixture
-def boss(make_user):
-    return make_user("admin", email="boss@example.com", name="Morgan Channel")
-
-
-@pytest.fixture
-def manager(app, boss):
-    return sign_in(app, boss)
-
-
-@pytest.fixture
-def thames(make_partner):
-    return make_partner(name="Thames Cloud", contact_name="Oliver Smith", contact_email="oliver@thames.example")
-
-
-@pytest.fixture
-def borealis(make_partner):
-    return make_partner(name="Borealis Systems", contact_name="Bea Bor", contact_email="bea@borealis.example")
 
 
 def everything(message) -> str:
