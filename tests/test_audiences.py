@@ -566,7 +566,8 @@ INTERNAL = re.compile(
 
 
 def assert_one_voice(text: str, where: str) -> None:
-    found = INTERNAL.search(text)
+    # The customer's personal link is a random token, not words: it may hold anything.
+    found = INTERNAL.search(re.sub(r"https?://\S+", " ", text))
     assert not found, f"{where} says {found.group(0)!r}:\n{text}"
 
 
