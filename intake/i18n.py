@@ -3,8 +3,10 @@
 from flask import Flask, g, has_request_context, request, session
 
 from .extensions import babel
+from .vocabulary import LANGUAGE
 
-LANGUAGES = {"en": "English", "de": "Deutsch"}
+# The customer's languages, each named in its own words.
+LANGUAGES = {code: LANGUAGE.word(code) for code in LANGUAGE}
 
 
 def select_locale() -> str:
