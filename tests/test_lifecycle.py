@@ -167,7 +167,9 @@ def test_an_accepted_deal_is_recorded_lost_with_its_reason(app, client, routed):
         ({"final_value": "-1"}, "final_value", "Between 0"),
         ({"final_value": ""}, "final_value", "Give the final value"),
         ({"final_value": "lots"}, "final_value", "decimal"),
-        ({"final_value": "sNaN"}, "final_value", ""),  # a signalling NaN is no number either
+        ({"final_value": "sNaN"}, "final_value", "Enter a number"),  # a signalling NaN is no number either
+        # Every deal here was found ten days ago: it cannot be decided before.
+        ({"closed_on": (TODAY - timedelta(days=30)).isoformat()}, "closed_on", "cannot be decided before"),
         ({"outcome": "maybe"}, "outcome", "Not a valid choice"),
         ({"outcome": ""}, "outcome", "Not a valid choice"),
     ],

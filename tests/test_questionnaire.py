@@ -214,6 +214,8 @@ def test_partner_origin_needs_the_partner_at_completion(client, draft, make_part
         ("origin", {"origin_date": (TODAY + timedelta(days=1)).isoformat()}, "origin_date", "future"),
         ("need", {"estimated_value": "-5"}, "estimated_value", "Between 0"),
         ("need", {"estimated_value": "lots"}, "estimated_value", "decimal"),
+        ("need", {"estimated_value": "sNaN"}, "estimated_value", "Enter a number"),
+        ("need", {"estimated_value": "Infinity"}, "estimated_value", "Enter a number"),
         ("need", {"business_impact": "x" * 2001}, "business_impact", "2000"),
         ("need", {"solutions": ["Time machine"]}, "solutions", "not a valid choice"),
         ("need", {"currency": "XYZ"}, "currency", "Not a valid choice"),
@@ -344,6 +346,6 @@ def test_a_completed_deal_cannot_be_completed_twice(client, draft, make_partner)
     fill_all(client, draft, make_partner())
     client.submit(f"/deals/{draft.id}/complete", page=f"/deals/{draft.id}")
     response = client.submit(f"/deals/{draft.id}/complete", page=f"/deals/{draft.id}")
-    assert response.status_code == 409 and "already complete" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "has already been completed" in response.get_data(as_text=True)
     events = db.session.query(AuditEvent).filter_by(entity="deal", entity_id=draft.id, action="completed").count()
     assert events == 1

@@ -175,7 +175,8 @@ def test_a_rep_cannot_route_another_reps_deal(client, ready, make_user):
 def test_a_routed_deal_is_not_routed_twice(client, ready):
     deal = ready(originator="vendor", vendor_strength=3)
     route(client, deal)
-    route(client, deal)
+    again = route(client, deal)
+    assert again.status_code == 409 and "This deal has already been routed." in again.get_data(as_text=True)
     assert len(db.session.get(Deal, deal.id).decisions) == 1
 
 

@@ -67,7 +67,7 @@ def route_deal(deal: Deal, *, actor: User | None, partner_id: int | None = None)
     Without an actor, Intake itself routes (a partner's time passed under automatic recycling)
     and confirms the first recommended partner.
     """
-    lifecycle.begin(deal, lifecycle.ROUTABLE, "This deal cannot be routed now.")
+    lifecycle.begin(deal, lifecycle.ROUTABLE, "This deal cannot be routed now.", done=("routed", "on_hold"))
     proposal = propose(deal)
     decision = proposal.decision
     if "confirm_recommendation" in decision.flags and decision.recommendations:

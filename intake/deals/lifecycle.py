@@ -54,11 +54,13 @@ def lock(deal: Deal) -> str:
         raise Gone("This draft was discarded a moment ago.") from None
 
 
-def begin(deal: Deal, allowed: tuple[str, ...], refusal: str) -> None:
+def begin(deal: Deal, allowed: tuple[str, ...], refusal: str, *, done: tuple[str, ...] = ()) -> None:
     """Take the deal's write lock, re-read it, and refuse unless its status is one of `allowed`.
 
-    `refusal` says why the action does not fit the deal as it is; a deal that changed since the
-    caller loaded it is refused with what happened instead.
+    `refusal` says why the action does not fit the deal as it is. A deal that changed since the
+    caller loaded it is refused with what happened instead, and so is one already where the
+    action would take it (`done`): the second of a double click may be read after the first was
+    saved.
     """
     seen = deal.status
     status = lock(deal)
@@ -66,6 +68,8 @@ def begin(deal: Deal, allowed: tuple[str, ...], refusal: str) -> None:
         return
     if status != seen and status in JUST_HAPPENED:
         raise ChangedMeanwhile(f"This deal was {JUST_HAPPENED.word(status)} a moment ago.")
+    if status in done:
+        raise ChangedMeanwhile(f"This deal has already been {JUST_HAPPENED.word(status)}.")
     raise NotNow(refusal)
 
 

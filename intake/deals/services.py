@@ -281,7 +281,7 @@ def _row_summary(row: Relationship) -> str:
 
 def complete_deal(deal: Deal, *, actor: User) -> None:
     """Check every required answer and move the deal from draft to awaiting_customer."""
-    lifecycle.begin(deal, ("draft",), "This deal is already complete.")
+    lifecycle.begin(deal, ("draft",), "This deal is already complete.", done=("awaiting_customer",))
     missing = missing_answers(deal)
     if missing:
         raise Incomplete(missing)
@@ -298,5 +298,5 @@ def close_deal(
     deal: Deal, *, outcome: str, closed_on: date | None, final_value, reason: str, actor: User | None
 ) -> None:
     """Record that a routed deal was won or lost: the date, the final value and, for lost, why."""
-    lifecycle.begin(deal, lifecycle.CLOSABLE, "Only a routed deal can be won or lost.")
+    lifecycle.begin(deal, lifecycle.CLOSABLE, "Only a routed deal can be won or lost.", done=lifecycle.OUTCOMES)
     lifecycle.close(deal, outcome=outcome, closed_on=closed_on, final_value=final_value, reason=reason, actor=actor)
