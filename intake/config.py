@@ -57,6 +57,16 @@ def database_driver(url: str) -> str:
     return url
 
 
+def engine_options(url: str, env: dict) -> dict:
+    """Connections are checked before use (the app recovers by itself after a database restart),
+    customers' data never appears in logged SQL, and a server that hangs instead of refusing
+    fails a request after a few seconds rather than holding it."""
+    options: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": int(env.get("INTAKE_DATABASE_CONNECT_TIMEOUT", "5"))}
+    return options
+
+
 def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
     """Build the settings mapping from environment variables."""
     env = os.environ if env is None else env
@@ -82,7 +92,7 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "INTAKE_ENV": mode,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, env),
         # Cookies: never readable by scripts, not sent on cross-site posts,
         # HTTPS-only in production, and bounded in time.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -93,6 +103,11 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("INTAKE_REMEMBER_DAYS", "14"))),
+        # No request is larger than a questionnaire page can send (its longest form, every row and
+        # every answer filled, is under half of this): anything bigger is refused with a 413 unread.
+        "MAX_CONTENT_LENGTH": int(env.get("INTAKE_MAX_REQUEST_KB", "1024")) * 1024,
+        "MAX_FORM_MEMORY_SIZE": int(env.get("INTAKE_MAX_REQUEST_KB", "1024")) * 1024,
+        "MAX_FORM_PARTS": 1000,
         # A rep may keep the questionnaire open through a long call: the CSRF
         # token lives as long as the session rather than the default hour.
         "WTF_CSRF_TIME_LIMIT": None,
@@ -113,6 +128,8 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "MAIL_FILE_DIR": env.get("INTAKE_MAIL_DIR") or os.path.join(instance_path, "mail"),
         "MAIL_CA_FILE": env.get("INTAKE_MAIL_CA_FILE") or None,
         "MAIL_TIMEOUT": float(env.get("INTAKE_MAIL_TIMEOUT", "30")),
+        # A stopping worker lets the message in hand finish for this long, then closes its connection.
+        "MAIL_STOP_SECONDS": float(env.get("INTAKE_MAIL_STOP_SECONDS", "5")),
         "MAIL_MAX_ATTEMPTS": int(env.get("INTAKE_MAIL_MAX_ATTEMPTS", "8")),
         "MAIL_RETRY_SECONDS": float(env.get("INTAKE_MAIL_RETRY_SECONDS", "60")),
         "MAIL_RETRY_MAX_SECONDS": float(env.get("INTAKE_MAIL_RETRY_MAX_SECONDS", "3600")),

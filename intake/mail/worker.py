@@ -11,6 +11,13 @@ taken up by the next worker.
 
 The worker's unit of work is one message's delivery, hence a commit per outcome rather
 than one per batch: a crash can then repeat at most the message in hand.
+
+Faults. A batch cut off by an error outside any one message (the database failing, say)
+hands back at once, on a fresh session, what it has not sent, and records what it sent
+but could not record; if the database does not answer yet, the worker tries again before
+its next batch, and the lease running out remains the fallback. A stop request lets the
+message in hand finish for MAIL_STOP_SECONDS, then cuts its conversation short and hands
+the batch back.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import random
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,10 +41,11 @@ from sqlalchemy.orm import selectinload
 
 from .. import background
 from ..extensions import db
+from ..failures import describe
 from ..models.outbox import OutboxMessage
 from ..models.types import utcnow
 from . import attachments, delivery, headers, outbox
-from .delivery import CannotConnect, ConnectionFailed, Deferred, Envelope, Refused
+from .delivery import CannotConnect, ConnectionFailed, Deferred, Envelope, Interrupted, Refused
 
 log = logging.getLogger("intake.mail")
 
@@ -54,6 +63,7 @@ class Settings:
     retry_base: timedelta = timedelta(minutes=1)
     retry_max: timedelta = timedelta(hours=1)
     poll_seconds: float = 2.0
+    stop_seconds: float = 5.0  # how long a stop request lets the message in hand finish
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -64,6 +74,7 @@ class Settings:
             retry_base=timedelta(seconds=float(config["MAIL_RETRY_SECONDS"])),
             retry_max=timedelta(seconds=float(config["MAIL_RETRY_MAX_SECONDS"])),
             poll_seconds=float(config["MAIL_POLL_SECONDS"]),
+            stop_seconds=float(config["MAIL_STOP_SECONDS"]),
         )
 
 
@@ -340,6 +351,75 @@ def _renew(jobs: list[_Job], token: str, settings: Settings, now: datetime, repo
     return [job for job in jobs if job.id in kept]
 
 
+@dataclass
+class _Unfinished:
+    """What a batch cut off by a failure still owes the outbox."""
+
+    token: str
+    reason: str
+    lease_until: datetime
+    sent: list[tuple[_Job, datetime, str]] = field(default_factory=list)  # delivered, not recorded
+    attempted: list[_Job] = field(default_factory=list)  # in hand, not sent: the attempt counts
+    untouched: list[_Job] = field(default_factory=list)  # never tried: handed back as if unclaimed
+
+
+class BatchInterrupted(Exception):
+    """A batch stopped by an error outside any one message; its cause is the error."""
+
+    def __init__(self, unfinished: _Unfinished, report: Report) -> None:
+        super().__init__(unfinished.reason)
+        self.unfinished = unfinished
+        self.report = report
+
+
+def _settle(unfinished: _Unfinished, settings: Settings, now: datetime, rng: Any) -> Report:
+    """Record what an interrupted batch sent and hand back the rest, in one commit."""
+    report = Report()
+    token = unfinished.token
+    for job, sent_at, note in unfinished.sent:
+        if _finish(job, token, status="sent", sent_at=sent_at, last_error=note):
+            report.sent += 1
+        else:
+            report.lost += 1
+    for job in unfinished.attempted:
+        _defer(job, token, unfinished.reason, settings, now, rng, report)
+    _release(unfinished.untouched, token, report)  # commits
+    return report
+
+
+def _start_over() -> None:
+    """Drop the session's failed transaction; the next statement takes a connection afresh."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.close()
+
+
+@contextmanager
+def _cut_short_on_stop(stop: threading.Event | None, sink: delivery.Sink, grace: float) -> Iterator[None]:
+    """While the batch runs, interrupt the sink if a stop request outlasts `grace` seconds."""
+    interrupt = getattr(sink, "interrupt", None)
+    if stop is None or interrupt is None:
+        yield
+        return
+    finished = threading.Event()
+
+    def watch() -> None:
+        # Event.wait cannot wait for two events: look at `stop` a few times a second.
+        while not finished.is_set():
+            if stop.wait(0.2):
+                if not finished.wait(grace):
+                    log.warning("outbox: stopping; the message in hand took over %g s, so it is cut short", grace)
+                    interrupt()
+                return
+
+    threading.Thread(target=watch, name="intake-outbox-stop", daemon=True).start()
+    try:
+        yield
+    finally:
+        finished.set()
+
+
 def work_batch(
     settings: Settings,
     sink_factory: SinkFactory,
@@ -349,7 +429,11 @@ def work_batch(
     stop: threading.Event | None = None,
     name: str | None = None,
 ) -> Report:
-    """Claim one batch and deliver it over one connection; return what happened."""
+    """Claim one batch and deliver it over one connection; return what happened.
+
+    Raises BatchInterrupted, with what the batch still owes, when something other than a
+    message's own delivery fails (the database, mostly).
+    """
     report = Report()
     token = f"{name or worker_name()}:{secrets.token_hex(4)}"
     # Made before claiming (it connects only when first used): a sink that cannot be
@@ -360,55 +444,81 @@ def work_batch(
     report.claimed = len(ids)
     if not ids:
         return report
-    jobs = _load(ids, token)
-    db.session.commit()  # the snapshot is taken: hold no transaction open while sending
     lease_until = claimed_at + settings.lease
-    with sink, _Deliveries() as deliveries:
-        while jobs:
-            if stop is not None and stop.is_set():
-                _release(jobs, token, report)
-                break
-            now = clock()
-            # Less than half the lease left: renew it before starting a message.
-            if now >= lease_until - settings.lease / 2:
-                jobs = _renew(jobs, token, settings, now, report)
-                lease_until = now + settings.lease
-                if not jobs:
-                    break
-            job = jobs.pop(0)
-            try:
-                envelope = job.envelope or _build(job, now)
-                note = sink.send(envelope)
-            except ConnectionFailed as exc:
-                _defer(job, token, str(exc), settings, clock(), rng, report)
-                db.session.commit()
-                if isinstance(exc, CannotConnect):
-                    # The server is unreachable: everything else in the batch waits its turn too.
-                    for other in jobs:
-                        _defer(other, token, str(exc), settings, clock(), rng, report)
-                    db.session.commit()
-                else:
-                    # The connection broke mid-batch: hand the rest back for a fresh connection.
+    jobs: list[_Job] | None = None
+    in_hand: _Job | None = None  # popped from `jobs`, its outcome not yet recorded
+    sent_at: datetime | None = None  # set once the message in hand is delivered
+    note = ""
+    try:
+        jobs = _load(ids, token)
+        db.session.commit()  # the snapshot is taken: hold no transaction open while sending
+        with _cut_short_on_stop(stop, sink, settings.stop_seconds), sink, _Deliveries() as deliveries:
+            while jobs:
+                if stop is not None and stop.is_set():
                     _release(jobs, token, report)
-                break
-            except (Refused, headers.BadRecipient, headers.BadHeader, attachments.UnknownBuilder) as exc:
-                db.session.rollback()
-                _give_up(job, token, "failed", headers.one_line(str(exc), 500) or type(exc).__name__, report)
-            except Deferred as exc:
-                _defer(job, token, str(exc), settings, clock(), rng, report)
-            except Exception as exc:  # a builder or template failing: retried, and dead in the end
-                db.session.rollback()
-                log.exception("outbox: message %s could not be prepared", job.id)
-                reason = headers.one_line(f"{type(exc).__name__}: {exc}", 500)
-                _defer(job, token, reason, settings, clock(), rng, report)
-            else:
-                if deliveries.sent(job, token, now=clock(), note=note):
-                    report.sent += 1
+                    break
+                now = clock()
+                # Less than half the lease left: renew it before starting a message.
+                if now >= lease_until - settings.lease / 2:
+                    jobs = _renew(jobs, token, settings, now, report)
+                    lease_until = now + settings.lease
+                    if not jobs:
+                        break
+                job = in_hand = jobs.pop(0)
+                try:
+                    envelope = job.envelope or _build(job, now)
+                    note = sink.send(envelope)
+                except Interrupted:
+                    # Stopped mid-conversation: it did not go out, so it is handed back with the rest.
+                    _release([job, *jobs], token, report)
+                    in_hand = None
+                    break
+                except ConnectionFailed as exc:
+                    _defer(job, token, str(exc), settings, clock(), rng, report)
+                    db.session.commit()
+                    in_hand = None
+                    if isinstance(exc, CannotConnect):
+                        # Nothing can be delivered now: everything else in the batch waits its turn too.
+                        for other in jobs:
+                            _defer(other, token, str(exc), settings, clock(), rng, report)
+                        db.session.commit()
+                    else:
+                        # The connection broke mid-batch: hand the rest back for a fresh connection.
+                        _release(jobs, token, report)
+                    break
+                except (Refused, headers.BadRecipient, headers.BadHeader, attachments.UnknownBuilder) as exc:
+                    db.session.rollback()
+                    _give_up(job, token, "failed", headers.one_line(str(exc), 500) or type(exc).__name__, report)
+                except Deferred as exc:
+                    _defer(job, token, str(exc), settings, clock(), rng, report)
+                except Exception as exc:  # a builder or template failing: retried, and dead in the end
+                    db.session.rollback()
+                    log.exception("outbox: message %s could not be prepared", job.id)
+                    reason = headers.one_line(f"{type(exc).__name__}: {exc}", 500)
+                    _defer(job, token, reason, settings, clock(), rng, report)
                 else:
-                    report.lost += 1
-                    log.warning("outbox: message %s was sent after its claim passed to another worker", job.id)
-                continue
-            db.session.commit()
+                    sent_at = clock()
+                    if deliveries.sent(job, token, now=sent_at, note=note):
+                        report.sent += 1
+                    else:
+                        report.lost += 1
+                        log.warning("outbox: message %s was sent after its claim passed to another worker", job.id)
+                    in_hand = sent_at = None
+                    continue
+                db.session.commit()
+                in_hand = None
+    except Exception as exc:
+        what = "a database failure" if isinstance(exc, DBAPIError) else "a failure"
+        unfinished = _Unfinished(token, f"interrupted by {what}: {describe(exc)}", lease_until)
+        if jobs is None:  # not even loaded: every claim is handed back
+            unfinished.untouched = [_Job(message_id, "", 0, None) for message_id in ids]
+        else:
+            unfinished.untouched = list(jobs)
+        if in_hand is not None and sent_at is not None:
+            unfinished.sent.append((in_hand, sent_at, note))
+        elif in_hand is not None:
+            unfinished.attempted.append(in_hand)
+        raise BatchInterrupted(unfinished, report) from exc
     return report
 
 
@@ -422,24 +532,76 @@ def run(
     rng: Any = random,
     name: str | None = None,
 ) -> Report:
-    """Deliver batches until `stop` is set; with `once`, until nothing is due."""
+    """Deliver batches until `stop` is set; with `once`, until nothing is due.
+
+    After a failure it logs one line (a traceback only for what is not a database error)
+    and tries again, waiting longer each time up to half a minute, so it carries on by
+    itself once the database answers again.
+    """
     total = Report()
+    owed: list[_Unfinished] = []
+    failures = 0
     while not stop.is_set():
         try:
+            _settle_owed(owed, settings, clock, rng, total)
             report = work_batch(settings, sink_factory, clock=clock, rng=rng, stop=stop, name=name)
-        except Exception:
-            db.session.rollback()
+        except Exception as exc:
+            cause: BaseException = exc
+            _start_over()
+            if isinstance(exc, BatchInterrupted):
+                total.add(exc.report)
+                owed.append(exc.unfinished)
+                cause = exc.__cause__ or exc
+                try:  # at once, if the database answers
+                    _settle_owed(owed, settings, clock, rng, total)
+                except Exception:
+                    _start_over()
+            failures += 1
+            wait = min(30.0, max(settings.poll_seconds, 0.5) * 2 ** min(failures - 1, 6))
+            _log_failure(cause, wait, owed, interrupted=isinstance(exc, BatchInterrupted))
             if once:
-                raise
-            log.exception("outbox: batch failed; trying again in %.0f s", settings.poll_seconds)
-            stop.wait(settings.poll_seconds)
+                raise cause
+            stop.wait(wait)
             continue
+        if failures:
+            log.info("outbox: delivering again after %d failed tries", failures)
+            failures = 0
         total.add(report)
         if report.claimed == 0:
             if once:
                 break
             stop.wait(settings.poll_seconds)
+    if owed:
+        try:  # stopping: one last try before the lease is the fallback
+            _settle_owed(owed, settings, clock, rng, total)
+        except Exception:
+            _start_over()
+            log.warning("outbox: %d interrupted batch(es) left to their leases", len(owed))
     return total
+
+
+def _settle_owed(owed: list[_Unfinished], settings: Settings, clock: Clock, rng: Any, total: Report) -> None:
+    """Settle interrupted batches, oldest first; one whose lease ran out is left to the next worker."""
+    while owed:
+        now = clock()
+        if owed[0].lease_until <= now:
+            log.warning("outbox: an interrupted batch's lease ran out; its claims pass to the next worker")
+            owed.pop(0)
+            continue
+        total.add(_settle(owed[0], settings, now, rng))
+        owed.pop(0)
+
+
+def _log_failure(cause: BaseException, wait: float, owed: list[_Unfinished], *, interrupted: bool) -> None:
+    owing = sum(len(u.sent) + len(u.attempted) + len(u.untouched) for u in owed)
+    if owing:
+        tail = f"; {owing} claimed message(s) not yet handed back"
+    else:
+        tail = "; the batch's claims are settled" if interrupted else ""
+    if isinstance(cause, DBAPIError):
+        log.warning("outbox: the database failed (%s); trying again in %g s%s", describe(cause), wait, tail)
+    else:
+        log.error("outbox: batch failed; trying again in %g s%s", wait, tail, exc_info=cause)
 
 
 # The embedded worker ----------------------------------------------------------
