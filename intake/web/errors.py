@@ -1,15 +1,28 @@
 """Error pages: a clear message and the right status, never a traceback.
 
-Two policies live here, once each:
+Policies, once each:
 - a domain error (`intake.errors.DomainError`) that no form took beside a field becomes a 4xx
   page that says what happened and where to go back to;
 - CSRF: every POST carries the session's token and is refused without it (Flask-WTF's
   CSRFProtect, before the view). A form page marked `keeps_answers` is the one variation: sent
   with a stale token (a form left open too long), it comes back with everything typed kept and
   the form's own message, instead of an empty error page. Its view runs to render that page,
-  and nothing it does is committed.
+  and nothing it does is committed;
+- the database out of reach (down, restarting, out of connections: `failures.is_database_unavailable`)
+  is a 503 that says nothing saved is lost and to try again in a minute, with Retry-After. That
+  page is rendered from its template alone, without Flask's context processors, in a bare
+  layout: Flask-Login's context processor puts `current_user` into every template, and loading
+  the user needs the very database that is gone (that is how signed-in users got gunicorn's bare
+  500). The bare layout has no menu, flashes or CSRF token, so it reads neither the user nor the
+  session. Any error page whose full layout fails to render falls back to it;
+- every request has an id, sent back in X-Request-ID and shown on 5xx pages for the user to
+  quote. Every failure is logged as one line with that id and its cause, its traceback at most
+  once per cause a minute (`intake.failures`), instead of Flask's traceback per request.
 """
 
+import re
+import secrets
+from contextlib import suppress
 from functools import wraps
 
 from flask import Flask, current_app, g, has_request_context, render_template, request, url_for
@@ -18,12 +31,18 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import BuildError
 from wtforms import ValidationError
 
 from ..errors import DomainError
 from ..extensions import csrf, db
+from ..failures import FailureLog, is_database_unavailable
 
 STALE_FORM = "This form has expired or did not come from Intake. Reload the page and send it again."
+RETRY_AFTER_SECONDS = 60
+# An id a client or proxy sends is kept only when it cannot forge a log line or a header.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+FAILURES = "intake.failures"
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back, check the page and try again."),
@@ -39,7 +58,32 @@ MESSAGES = {
         "Something went wrong on our side",
         "Nothing you saved before is lost. Try again in a moment; if it keeps happening, tell your channel manager.",
     ),
+    503: ("Intake cannot reach its database", "Nothing you saved is lost. Try again in a minute."),
 }
+
+
+def request_id() -> str:
+    """This request's id: the X-Request-ID a client or proxy sent, when it is a safe short token, else a new one."""
+    if "request_id" not in g:
+        sent = request.headers.get("X-Request-ID", "")
+        g.request_id = sent if SAFE_REQUEST_ID.fullmatch(sent) else secrets.token_hex(8)
+    return g.request_id
+
+
+def _send_request_id(response):
+    response.headers["X-Request-ID"] = request_id()
+    return response
+
+
+def _log_failure(exc: BaseException, what: str) -> None:
+    failures: FailureLog = current_app.extensions[FAILURES]
+    failures.record(exc, f"{what} on {request.method} {request.path}", request_id=request_id())
+
+
+def _end_transaction() -> None:
+    """Roll back what the request started; on a connection already lost there is nothing left to roll back."""
+    with suppress(SQLAlchemyError):
+        db.session.rollback()
 
 
 def _back() -> tuple[str, str]:
@@ -50,16 +94,67 @@ def _back() -> tuple[str, str]:
     return url_for("rep.deals"), "Back to deals"
 
 
-def page(status: int, detail: str | None = None):
-    """The error page for a status, with a message that says what to do."""
+def _again() -> str | None:
+    """The address to try a failed page again at, rebuilt from its route so that it stays inside Intake."""
+    if request.method != "GET" or request.endpoint is None:
+        return None
+    values = dict(request.view_args or {})
+    for name, given in request.args.lists():
+        if name not in values and not name.startswith("_"):
+            values[name] = given
+    try:
+        return url_for(request.endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _context(status: int, detail: str | None) -> dict:
     title, hint = MESSAGES.get(status, (f"Error {status}", ""))
     back, back_label = _back()
-    return (
-        render_template(
-            "errors/error.html", status=status, title=title, hint=detail or hint, back=back, back_label=back_label
-        ),
-        status,
+    return dict(
+        status=status,
+        title=title,
+        hint=detail or hint,
+        back=back,
+        back_label=back_label,
+        again=_again() if status >= 500 else None,
+        request_id=request_id() if status >= 500 else None,
     )
+
+
+def _bare(context: dict) -> str:
+    """The error page in its bare layout, from the template alone: no context processor, so no user is loaded."""
+    return current_app.jinja_env.get_template("errors/error.html").render(bare=True, **context)
+
+
+def page(status: int, detail: str | None = None):
+    """The error page for a status, with a message that says what to do."""
+    context = _context(status, detail)
+    try:
+        return render_template("errors/error.html", **context), status
+    except Exception as exc:
+        # The full layout names the signed-in user, and loading them may fail on the database again.
+        _end_transaction()
+        if is_database_unavailable(exc):
+            return unavailable(exc)
+        if _propagates():
+            raise
+        _log_failure(exc, f"Error page {status} failed to render")
+        return _bare(context), status
+
+
+def unavailable(exc: BaseException):
+    """The 503 page for a database out of reach, logged in one line; it touches neither the user nor the session."""
+    _end_transaction()
+    _log_failure(exc, "Database unavailable")
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "X-Request-ID": request_id()}
+    return _bare(_context(503, None)), 503, headers
+
+
+def _propagates() -> bool:
+    """Whether an unexpected exception should reach the test or the debugger, as Flask decides it."""
+    propagate = current_app.config["PROPAGATE_EXCEPTIONS"]
+    return current_app.testing or current_app.debug if propagate is None else propagate
 
 
 class StaleForm(Exception):
@@ -103,9 +198,12 @@ def _refuse_commit_of_a_stale_form(session) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[FAILURES] = FailureLog(app.logger)
+    app.after_request(_send_request_id)
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        db.session.rollback()
+        _end_transaction()
         return page(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
@@ -114,19 +212,34 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if exc.code and exc.code >= 500:
-            return server_error(exc)
-        return page(exc.code or 500)
+        status = exc.code or 500
+        if status >= 500:
+            _log_failure(exc, "Server error")
+        return page(status)
 
     @app.errorhandler(SQLAlchemyError)
-    def database_error(exc):
-        db.session.rollback()
-        app.logger.exception("Database error on %s %s", request.method, request.path)
+    def database_error(exc: SQLAlchemyError):
+        if is_database_unavailable(exc):
+            return unavailable(exc)
+        _end_transaction()
+        _log_failure(exc, "Database error")
         return page(500)
 
     @app.errorhandler(InternalServerError)
-    def server_error(exc):
-        original = getattr(exc, "original_exception", None)
-        if original is not None:
-            app.logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=original)
+    def server_error(exc: InternalServerError):
+        # Reached by abort(500), and by an exception raised in another error handler.
+        original = exc.original_exception or exc
+        if is_database_unavailable(original):
+            return unavailable(original)
+        _log_failure(original, "Unhandled error")
+        return page(500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        # Handled here rather than by Flask, which would log a whole traceback for each request.
+        if is_database_unavailable(exc):
+            return unavailable(exc)
+        if _propagates():
+            raise exc
+        _log_failure(exc, "Unhandled error")
         return page(500)
