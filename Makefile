@@ -40,7 +40,22 @@ run: $(STAMP) $(MO)
 	@echo
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: $(STAMP) $(MO)
+# The page checks' npm tools (axe-core and html-validate, tests/browser), installed from its lock
+# file once. Offline, tools already installed stay (`npm ci` would first remove them); without
+# them the page checks skip, or fail where INTAKE_REQUIRE_BROWSER=1 (CI), saying why.
+PAGE_TOOLS := tests/browser/node_modules/.installed
+
+$(PAGE_TOOLS): tests/browser/package.json tests/browser/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "npm not found: the page checks will not run (apt-get install npm)" >&2; \
+	elif [ -d tests/browser/node_modules ] && ! npm ping --fetch-retries=0 --fetch-timeout=10000 >/dev/null 2>&1; then \
+	  echo "npm registry unreachable: keeping the page-check tools in tests/browser/node_modules" >&2; \
+	else \
+	  cd tests/browser && npm ci --no-audit --no-fund && touch node_modules/.installed \
+	    || echo "npm ci failed in tests/browser: the page checks will not run" >&2; \
+	fi
+
+test: $(STAMP) $(MO) $(PAGE_TOOLS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) $(MO)
@@ -50,4 +65,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check intake tests bench
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache tests/browser/node_modules

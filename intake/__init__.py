@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     register_extensions(app)
+    register_request_policies(app)
     register_templates(app)
     register_blueprints(app)
     register_errors(app)
@@ -58,6 +59,14 @@ def register_extensions(app: Flask) -> None:
 
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def register_request_policies(app: Flask) -> None:
+    """How every request is read (ids, text, size, body) and which headers every response carries."""
+    from .web import inputs, security
+
+    inputs.init_app(app)
+    security.init_app(app)
 
 
 def register_templates(app: Flask) -> None:
@@ -102,6 +111,11 @@ def register_background_work(app: Flask) -> None:
 
 
 def register_logging(app: Flask) -> None:
+    from flask.logging import default_handler
+
+    if not app.debug and not app.testing:
+        # One line per record, with the time and level, instead of Flask's request-less default.
+        app.logger.removeHandler(default_handler)
     if not app.debug and not app.testing and not app.logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -86,11 +86,15 @@ def database_url(request, make_empty_database, tmp_path_factory):
 
 
 def _settings(url: str, instance=None) -> dict:
-    return {
+    settings = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "test-secret",
     }
+    if instance is not None:
+        # Mail the file sink writes stays with the test, never in the checkout's instance folder.
+        settings["MAIL_FILE_DIR"] = str(instance / "mail")
+    return settings
 
 
 class IntakeClient(FlaskClient):

@@ -86,6 +86,20 @@ def find_accounts(query: str, limit: int = 10) -> list[Account]:
     return list(db.session.scalars(select(Account).where(db.or_(*conditions)).order_by(Account.name).limit(limit)))
 
 
+def may_edit_account(user: User, account: Account | None) -> bool:
+    """The account policy: a rep edits an account they own or one with no owner; the channel manager, every one.
+
+    Any rep may still link their deal to another rep's account; its details (the vendor's
+    relationship that routing reads among them) are read-only to them.
+    """
+    return account is None or user.is_admin or account.owner_id in (None, user.id)
+
+
+def read_only_account_message(account: Account) -> str:
+    owner = account.owner.name if account.owner else "its owner"
+    return f"{account.name} is {owner}'s account: only they or the channel manager can change its details."
+
+
 def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool = False) -> None:
     """Link or create the deal's account, update its details and the customer contact.
 
@@ -101,6 +115,13 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
         account = db.session.get(Account, chosen_id)
         if account is None:
             errors["account_id"] = "That account does not exist; search again."
+
+    if not switching and account is not None and not may_edit_account(actor, account):
+        # Its details stay as they are; the contact, which is the deal's, is saved.
+        if any(field in data for field in ACCOUNT_FIELDS):
+            raise FieldErrors({"account": read_only_account_message(account)})
+        _record_deal_changes(deal, _contact_values(data), actor)
+        return
 
     values = {field: data.get(field) for field in ACCOUNT_FIELDS}
     values["name"] = (values["name"] or "").strip()
@@ -157,9 +178,13 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
             if changes:
                 audit.record(actor, "account", account.id, "updated", changes)
 
+    _record_deal_changes(deal, _contact_values(data), actor)
+
+
+def _contact_values(data: dict) -> dict:
     contact = {field: (data.get(field) or "").strip() for field in CONTACT_FIELDS}
     contact["contact_email"] = contact["contact_email"].lower()
-    _record_deal_changes(deal, contact, actor)
+    return contact
 
 
 def _flush_account(account: Account) -> None:

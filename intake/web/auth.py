@@ -2,7 +2,6 @@
 
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -10,29 +9,29 @@ from .. import auth
 from ..admin import services as admin_services
 from ..extensions import db
 from .errors import keeps_answers
-from .forms import PASSWORD
+from .forms import PASSWORD, IntakeForm
+from .inputs import safe_next
 from .pages import render_form
+from .security import rotate_csrf_token
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(IntakeForm):
     email = EmailField("Email", [DataRequired("Enter your email."), Length(max=254)])
     password = PasswordField("Password", [DataRequired("Enter your password."), Length(max=200)])
     remember = BooleanField("Keep me signed in on this device")
 
 
-class OwnPasswordForm(FlaskForm):
+class OwnPasswordForm(IntakeForm):
     current = PasswordField("Current password", [DataRequired("Enter your current password."), Length(max=200)])
     password = PasswordField("New password", PASSWORD)
     confirm = PasswordField("Repeat the new password", [EqualTo("password", "The two passwords differ.")])
 
 
-def _safe_next(target: str | None) -> str:
+def _after_sign_in() -> str:
     # Only same-site paths: never bounce a rep to another host after sign-in.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("rep.deals")
+    return safe_next(request.args.get("next")) or url_for("rep.deals")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,7 +53,8 @@ def login():
             if user is not None:
                 session.permanent = True  # the cookie expires after PERMANENT_SESSION_LIFETIME
                 login_user(user, remember=form.remember.data)
-                return redirect(_safe_next(request.args.get("next")))
+                rotate_csrf_token()  # a token seen before signing in is of no use after
+                return redirect(_after_sign_in())
             form_errors.append("That email and password do not match an active account.")
             status = 401
     form.password.data = ""

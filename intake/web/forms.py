@@ -1,16 +1,38 @@
 """Form pieces shared by the pages: choice lists and fields the product uses everywhere."""
 
+import math
+from decimal import Decimal
 from functools import lru_cache
 
 import pycountry
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, widgets
+from wtforms import (
+    DecimalField,
+    FieldList,
+    FloatField,
+    Form,
+    FormField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation
 
 from ..vocabulary import STRENGTH, Words
 from ..vocabulary import country_name as country_name
+from .inputs import MAX_INT, has_control, read_int
+
+# What a form says about input no browser sends from our pages (shown to customers too: translated).
+CONTROL_CHARACTERS = _l("Remove the invisible control characters from this answer.")
+ONE_VALUE = _l("Please send one answer here.")
+EACH_ONCE = _l("Each option can be chosen once.")
+NOT_A_NUMBER = _l("Enter a number.")
 
 # The one password rule, wherever a password is set.
 PASSWORD = [DataRequired("Enter a password."), Length(min=10, max=200, message="Use 10 to 200 characters.")]
@@ -39,25 +61,86 @@ def vocabulary_choices(words: Words, *, audience: str = "staff", blank: str | No
 STRENGTH_CHOICES = opts([("", "—")] + [(str(k), f"{k} · {STRENGTH.word(k)}") for k in STRENGTH])
 
 
+def sent_once(form, field) -> None:
+    """A field is sent once; a multiple choice names each option once."""
+    raw = field.raw_data or []
+    if isinstance(field, SelectMultipleField):
+        if len(set(raw)) != len(raw):
+            raise StopValidation(EACH_ONCE)
+    elif len(raw) > 1:
+        raise StopValidation(ONE_VALUE)
+
+
+def plain_text(form, field) -> None:
+    """Text is printable: no NUL or other control characters (a multi-line answer keeps its line breaks)."""
+    lines = isinstance(field, TextAreaField)
+    if any(isinstance(value, str) and has_control(value, lines=lines) for value in field.raw_data or []):
+        raise StopValidation(CONTROL_CHARACTERS)
+
+
 def finite(form, field) -> None:
-    """Refuse what is not a number (NaN, infinity) before any range check reads it."""
-    if field.data is not None and not field.data.is_finite():
-        raise StopValidation("Enter a number.")
+    """Refuse what is not a number (NaN, infinity) or is beyond what is stored, before a range check reads it."""
+    value = field.data
+    if value is None:
+        return
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise StopValidation(NOT_A_NUMBER)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise StopValidation(NOT_A_NUMBER)
+    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+        raise StopValidation(NOT_A_NUMBER)
+
+
+def _guards(field) -> list:
+    if isinstance(field, (CSRFTokenField, FieldList, FormField)):
+        return []
+    guards = [sent_once]
+    if isinstance(field, StringField):
+        guards.append(plain_text)
+    if isinstance(field, (DecimalField, FloatField, IntegerField)):
+        guards.append(finite)
+    return guards
+
+
+class _Guarded:
+    """Form meta: every field refuses repeated values, control characters and unstorable numbers first."""
+
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        field.validators = [*_guards(field), *field.validators]
+        return field
+
+
+class IntakeForm(FlaskForm):
+    """Every page's form: CSRF-protected, and guarded against input no page of ours sends."""
+
+    class Meta(_Guarded):
+        pass
+
+
+class RowForm(Form):
+    """A repeated part of a form (one row of a list), guarded like the form around it."""
+
+    class Meta(_Guarded):
+        pass
 
 
 def optional_int(value):
-    """Coerce a submitted value to int, or None when blank; WTForms reports anything else."""
+    """Coerce a submitted value to a storable int, or None when blank; WTForms reports anything else."""
     if value in (None, "", "None"):
         return None
-    return int(value)
+    return read_int(value)
 
 
 def yes_no(value):
+    """Coerce "yes"/"no" to a boolean, None when blank; anything else is not a choice (ValueError)."""
     if value in (None, "", "None"):
         return None
     if isinstance(value, bool):
         return value
-    return {"yes": True, "no": False}[value]
+    if value not in ("yes", "no"):
+        raise ValueError("not yes or no")
+    return value == "yes"
 
 
 @lru_cache(maxsize=1)
@@ -78,5 +161,5 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(IntakeForm):
     """A form with nothing but its CSRF token, for action buttons."""

@@ -1,13 +1,12 @@
 import pycountry
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from ...vocabulary import TIER, USER_ROLE
-from ..forms import PASSWORD, MultiCheckboxField, vocabulary_choices
+from ..forms import PASSWORD, IntakeForm, MultiCheckboxField, vocabulary_choices
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(IntakeForm):
     name = StringField("Name", [DataRequired("Enter the name."), Length(max=120)])
     email = EmailField(
         "Email", [DataRequired("Enter the email."), Email("Enter a valid email address."), Length(max=254)]
@@ -18,18 +17,18 @@ class UserCreateForm(FlaskForm):
     )
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(IntakeForm):
     name = StringField("Name", [DataRequired("Enter the name."), Length(max=120)])
     role = SelectField("Role", choices=vocabulary_choices(USER_ROLE))
     is_active = BooleanField("Active (may sign in)")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(IntakeForm):
     password = PasswordField("New password", PASSWORD)
     confirm = PasswordField("Repeat it", [EqualTo("password", "The two passwords differ.")])
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(IntakeForm):
     name = StringField("Partner name", [DataRequired("Enter the partner's name."), Length(max=160)])
     contact_name = StringField("Contact name", [Length(max=120)])
     contact_email = EmailField("Contact email", [Optional(), Email("Enter a valid email address."), Length(max=254)])
@@ -47,7 +46,7 @@ class PartnerForm(FlaskForm):
         field.codes = sorted(set(codes))
 
 
-class SearchForm(FlaskForm):
+class SearchForm(IntakeForm):
     class Meta:
         csrf = False
 

@@ -12,23 +12,25 @@ from ...mail import outbox
 from ...models.outbox import OutboxAttachment, OutboxMessage
 from ...vocabulary import MAIL_STATUS
 from ..forms import ButtonForm
+from ..inputs import page_number
 from . import bp
 
 PAGE_SIZE = 100
 
-# The message's HTML is shown in a sandboxed frame (no scripts, no forms, no same-origin
-# access); this policy, which the frame inherits, also keeps it from loading anything
-# from elsewhere — a tracking pixel or an internal address.
-DETAIL_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'none'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+# The message's HTML is served on its own address into a sandboxed frame (no scripts, no
+# forms, no same-origin access) under a policy of its own: the mail's inline styles apply,
+# nothing loads from elsewhere (a tracking pixel, an internal address), and only the
+# message page of Intake itself may frame it. The page around it keeps the strict policy.
+MAIL_BODY_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'; sandbox"
 )
 
 
 @bp.get("/mail")
 def mail():
     status = request.args.get("status", "")
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args.get("page"))
     query = select(OutboxMessage).options(defer(OutboxMessage.text_body), defer(OutboxMessage.html_body))
     if status in MAIL_STATUS:
         query = query.where(OutboxMessage.status == status)
@@ -61,7 +63,7 @@ def _message_or_404(message_id: int) -> OutboxMessage:
     return message or abort(404)
 
 
-@bp.get("/mail/<int:message_id>")
+@bp.get("/mail/<id:message_id>")
 def mail_message(message_id: int):
     message = _message_or_404(message_id)
     sizes = {
@@ -72,26 +74,40 @@ def mail_message(message_id: int):
             )
         )
     }
-    response = render_template("admin/mail_message.html", message=message, sizes=sizes, button=ButtonForm())
-    return response, 200, {"Content-Security-Policy": DETAIL_POLICY}
+    return render_template("admin/mail_message.html", message=message, sizes=sizes, button=ButtonForm())
 
 
-@bp.get("/mail/<int:message_id>/attachments/<int:attachment_id>")
+@bp.get("/mail/<id:message_id>/html")
+def mail_html(message_id: int):
+    """The message's HTML as it was queued, for the preview frame on its page."""
+    html = db.session.scalar(select(OutboxMessage.html_body).where(OutboxMessage.id == message_id))
+    if html is None:
+        abort(404)
+    return (
+        html,
+        200,
+        {
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": MAIL_BODY_POLICY,
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )
+
+
+@bp.get("/mail/<id:message_id>/attachments/<id:attachment_id>")
 def mail_attachment(message_id: int, attachment_id: int):
     attachment = db.session.get(OutboxAttachment, attachment_id)
     if attachment is None or attachment.outbox_message_id != message_id or attachment.data is None:
         abort(404)
-    response = send_file(
+    return send_file(
         BytesIO(attachment.data),
         mimetype=attachment.content_type or "application/octet-stream",
         as_attachment=True,
         download_name=attachment.filename or f"attachment-{attachment.id}",
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
-@bp.post("/mail/<int:message_id>/retry")
+@bp.post("/mail/<id:message_id>/retry")
 def mail_retry(message_id: int):
     message = _message_or_404(message_id)
     if outbox.retry(message, actor=current_user):

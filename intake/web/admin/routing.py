@@ -6,7 +6,6 @@ credit says so and waits for the manager to confirm it.
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
@@ -19,7 +18,8 @@ from ...models import Deal, PartnerRequest
 from ...routing import Party
 from ...vocabulary import DEAL_STATUS, HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
 from ..errors import keeps_answers
-from ..forms import optional_int, opts, vocabulary_choices
+from ..forms import IntakeForm, optional_int, opts, vocabulary_choices
+from ..inputs import sent_int
 from ..pages import attempt, render_form
 from . import bp
 
@@ -28,7 +28,7 @@ SHARE = "Share this reason with the partners (otherwise only the vendor side rea
 CONFIRM = "I confirm: this decision removes a partner's role or credit, as said above"
 
 
-class DecideForm(FlaskForm):
+class DecideForm(IntakeForm):
     """Who leads and who fulfils, decided by the channel manager (an override, or an alignment)."""
 
     # The decision version the manager saw: a second submit, or a second tab, is refused.
@@ -40,14 +40,14 @@ class DecideForm(FlaskForm):
     confirm = BooleanField(CONFIRM)
 
 
-class ConflictForm(FlaskForm):
+class ConflictForm(IntakeForm):
     based_on = HiddenField(filters=[optional_int])
     keep = SelectField("Which deal proceeds?", coerce=int)
     reason = TextAreaField("Reason", REASON)
     reason_shared = BooleanField(SHARE)
 
 
-class RulesForm(FlaskForm):
+class RulesForm(IntakeForm):
     threshold = SelectField(
         "An existing partner relationship counts for fulfilment from",
         coerce=int,
@@ -132,13 +132,13 @@ def queue(reason: str):
     return render_template("admin/queue.html", deals=deals, reason=reason, queues=HOLD_REASON, counts=counts)
 
 
-@bp.route("/deals/<int:deal_id>/resolve", methods=["GET", "POST"])
+@bp.route("/deals/<id:deal_id>/resolve", methods=["GET", "POST"])
 @keeps_answers
 def resolve(deal_id: int):
     deal = _deal_or_404(deal_id)
     if request.method == "POST":
         # A second submit, or another manager a moment earlier: say so rather than send them away.
-        decisions.check_based_on(deal, request.form.get("based_on", type=int))
+        decisions.check_based_on(deal, sent_int("based_on"))
     if deal.status != "on_hold":
         flash("This deal is not waiting for a resolution.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
@@ -183,7 +183,7 @@ def resolve(deal_id: int):
     return render_form("admin/resolve.html", form, deal=deal, s=view, contenders=contenders)
 
 
-@bp.route("/deals/<int:deal_id>/override", methods=["GET", "POST"])
+@bp.route("/deals/<id:deal_id>/override", methods=["GET", "POST"])
 @keeps_answers
 def override(deal_id: int):
     deal = _deal_or_404(deal_id)
@@ -225,7 +225,7 @@ def rules():
     return render_form("admin/rules.html", form, current=current)
 
 
-@bp.post("/deals/<int:deal_id>/recycle/<int:request_id>")
+@bp.post("/deals/<id:deal_id>/recycle/<id:request_id>")
 def recycle(deal_id: int, request_id: int):
     found = db.session.get(PartnerRequest, request_id)
     if found is None or found.deal_id != deal_id:

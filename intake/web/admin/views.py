@@ -15,7 +15,8 @@ from .forms import PartnerForm, PasswordForm, SearchForm, UserCreateForm, UserEd
 
 
 def _like(term: str) -> str:
-    return "%" + term.strip().lower().replace("%", "").replace("_", "") + "%"
+    # As long as the search box allows (a longer one would only be refused by SQLite's LIKE).
+    return "%" + term.strip()[:100].lower().replace("%", "").replace("_", "") + "%"
 
 
 @bp.get("/")
@@ -63,7 +64,7 @@ def _user_or_404(user_id: int) -> User:
     return db.session.get(User, user_id) or abort(404)
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @keeps_answers
 def edit_user(user_id: int):
     user = _user_or_404(user_id)
@@ -82,7 +83,7 @@ def edit_user(user_id: int):
     return render_form("admin/user_edit.html", form, user=user, password_form=PasswordForm(formdata=None))
 
 
-@bp.post("/users/<int:user_id>/password")
+@bp.post("/users/<id:user_id>/password")
 @keeps_answers
 def user_password(user_id: int):
     user = _user_or_404(user_id)
@@ -132,7 +133,7 @@ def _partner_form(partner: Partner | None) -> PartnerForm:
 
 
 @bp.route("/partners/new", methods=["GET", "POST"], defaults={"partner_id": None})
-@bp.route("/partners/<int:partner_id>", methods=["GET", "POST"])
+@bp.route("/partners/<id:partner_id>", methods=["GET", "POST"])
 @keeps_answers
 def edit_partner(partner_id: int | None):
     partner = None if partner_id is None else (db.session.get(Partner, partner_id) or abort(404))
@@ -150,7 +151,7 @@ def edit_partner(partner_id: int | None):
     return render_form("admin/partner_edit.html", form, partner=partner, button=ButtonForm())
 
 
-@bp.post("/partners/<int:partner_id>/active")
+@bp.post("/partners/<id:partner_id>/active")
 def partner_active(partner_id: int):
     partner = db.session.get(Partner, partner_id) or abort(404)
     make_active = request.form.get("active") == "1"

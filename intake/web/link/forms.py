@@ -1,12 +1,10 @@
 """The customer's form. Every label is translatable; the customer never sees internal terms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
     FieldList,
-    Form,
     FormField,
     RadioField,
     SelectField,
@@ -16,13 +14,13 @@ from wtforms import (
 from wtforms.validators import Email, Length, Optional, Regexp
 
 from ...vocabulary import CONTACT, DURATION, FULFILMENT, STRENGTH, WORKS_WITH_PARTNER
-from ..forms import optional_int, vocabulary_choices
+from ..forms import IntakeForm, RowForm, optional_int, vocabulary_choices
 
 CHOOSE = _l("Please choose one.")
 TOO_LONG = _l("Please keep this to %(max)d characters.")
 
 
-class PartnerRowForm(Form):
+class PartnerRowForm(RowForm):
     partner_id = SelectField(_l("Partner"), [Optional()], coerce=optional_int)
     partner_name = StringField(_l("Or type its name"), [Length(max=160, message=TOO_LONG)])
     duration = SelectField(
@@ -40,7 +38,7 @@ class PartnerRowForm(Form):
     does_what = StringField(_l("What do they do for you?"), [Length(max=500, message=TOO_LONG)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(IntakeForm):
     company_name = StringField(_l("Company"), [Length(max=160, message=TOO_LONG)])
     contact_name = StringField(_l("Your name"), [Length(max=120, message=TOO_LONG)])
     contact_title = StringField(_l("Your role"), [Length(max=120, message=TOO_LONG)])

@@ -1,7 +1,6 @@
 """Accept or decline a routed deal at /r/<token>: opening the link changes nothing; the buttons do."""
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -11,11 +10,11 @@ from ...extensions import db
 from ...models import LinkMiss
 from ...models.types import utcnow
 from ..errors import keeps_answers
-from ..forms import ButtonForm
+from ..forms import ButtonForm, IntakeForm
 from . import bp
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(IntakeForm):
     reason = TextAreaField(
         "Why do you decline?", [DataRequired("Tell us why, so the deal can go to the right party."), Length(max=2000)]
     )

@@ -1,11 +1,9 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
     EmailField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     RadioField,
@@ -16,12 +14,21 @@ from wtforms import (
 from wtforms.validators import Email, Length, NumberRange, Optional, Regexp
 
 from ...vocabulary import BUDGET, DEAL_STATUS, LANGUAGE, ORIGIN_CHANNEL, ORIGINATOR, PARTNERS_KNOWN, SIZE_BAND
-from ..forms import STRENGTH_CHOICES, MultiCheckboxField, finite, optional_int, opts, vocabulary_choices, yes_no
+from ..forms import (
+    STRENGTH_CHOICES,
+    IntakeForm,
+    MultiCheckboxField,
+    RowForm,
+    optional_int,
+    opts,
+    vocabulary_choices,
+    yes_no,
+)
 
 TEXT = 2000
 
 
-class AccountForm(FlaskForm):
+class AccountForm(IntakeForm):
     account_id = HiddenField(filters=[optional_int])
     name = StringField("Company name", [Length(max=160)])
     domain = StringField("Web domain", [Length(max=253)], description="e.g. example.com")
@@ -43,7 +50,7 @@ class AccountForm(FlaskForm):
     )
 
 
-class OriginForm(FlaskForm):
+class OriginForm(IntakeForm):
     originator = RadioField(
         "Who found the deal?",
         [Optional()],
@@ -58,7 +65,7 @@ class OriginForm(FlaskForm):
     origin_date = DateField("When?", [Optional()])
 
 
-class NeedForm(FlaskForm):
+class NeedForm(IntakeForm):
     pain_points = MultiCheckboxField("Pain points")
     pain_other = TextAreaField("Other pain, in the customer's words", [Length(max=TEXT)])
     business_impact = TextAreaField("Business impact", [Length(max=TEXT)])
@@ -66,14 +73,14 @@ class NeedForm(FlaskForm):
     solutions = MultiCheckboxField("Recommended solution")
     estimated_value = DecimalField(
         "Estimated value",
-        [Optional(), finite, NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
+        [Optional(), NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
         places=2,
     )
     currency = SelectField("Currency", [Optional()])
     close_date = DateField("Expected close date", [Optional()])
 
 
-class QualificationForm(FlaskForm):
+class QualificationForm(IntakeForm):
     budget = RadioField(
         "Budget", [Optional()], choices=opts((code, label.capitalize()) for code, label in BUDGET.choices())
     )
@@ -87,7 +94,7 @@ class QualificationForm(FlaskForm):
     next_step_date = DateField("Next step date", [Optional()])
 
 
-class RelationshipRowForm(Form):
+class RelationshipRowForm(RowForm):
     partner_id = SelectField("Partner", [Optional()], coerce=optional_int)
     partner_name = StringField("Partner name (if other)", [Length(max=160)])
     strength = SelectField("Relationship", [Optional()], choices=STRENGTH_CHOICES, coerce=optional_int)
@@ -97,7 +104,7 @@ class RelationshipRowForm(Form):
     remove = BooleanField("Remove this row")
 
 
-class LandscapeForm(FlaskForm):
+class LandscapeForm(IntakeForm):
     partners_known = RadioField(
         "Does the customer work with partners today?",
         [Optional()],
@@ -106,7 +113,7 @@ class LandscapeForm(FlaskForm):
     rows = FieldList(FormField(RelationshipRowForm), min_entries=1, max_entries=30)
 
 
-class DealFilterForm(FlaskForm):
+class DealFilterForm(IntakeForm):
     class Meta:
         csrf = False
 
@@ -114,18 +121,18 @@ class DealFilterForm(FlaskForm):
     q = StringField("Account", [Length(max=100)])
 
 
-class LinkForm(FlaskForm):
+class LinkForm(IntakeForm):
     language = SelectField("Customer's language", choices=vocabulary_choices(LANGUAGE))
 
 
-class CloseForm(FlaskForm):
+class CloseForm(IntakeForm):
     """Won or lost: the date, the final value and, for lost, why."""
 
     outcome = RadioField("Outcome", choices=opts([("won", "Won"), ("lost", "Lost")]))
     closed_on = DateField("Decided on", [Optional()])
     final_value = DecimalField(
         "Final value",
-        [Optional(), finite, NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
+        [Optional(), NumberRange(min=0, max=10**11, message="Between 0 and 100,000,000,000.")],
         places=2,
         description="What the customer signed for; 0 when lost.",
     )

@@ -16,6 +16,7 @@ from ...models import Partner
 from ...vocabulary import DEAL_STATUS
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_choices, opts, with_current
+from ..inputs import page_number, sent_int
 from ..pages import attach_errors, attempt, render_form
 from . import bp
 from .forms import (
@@ -49,7 +50,7 @@ def deals():
     status = request.args.get("status") or None
     if status not in DEAL_STATUS:
         status = None
-    page = request.args.get("page", 1, type=int)
+    page = page_number(request.args.get("page"))
     pagination = queries.deal_list(current_user, status=status, search=request.args.get("q", "")[:100], page=page)
     return render_template("rep/deals.html", form=form, pagination=pagination, new_form=ButtonForm())
 
@@ -76,6 +77,11 @@ def _partner_choices(blank: str, *keep: int | None, other: bool = False) -> list
 def _changing_account(deal) -> bool:
     """Whether the account section offers search and creation instead of editing the linked account."""
     return deal.account is None or request.values.get("change") == "1"
+
+
+def _account_editable(deal) -> bool:
+    """Whether the account section edits the linked account's details (the account policy)."""
+    return _changing_account(deal) or services.may_edit_account(current_user, deal.account)
 
 
 def _initial(deal, key: str) -> dict:
@@ -133,7 +139,11 @@ def _form_values(form) -> dict:
 
 def _save(deal, key: str, form) -> None:
     if key == "account":
-        services.save_account_section(deal, _form_values(form), actor=current_user, replacing=_changing_account(deal))
+        values = _form_values(form)
+        if not _account_editable(deal):
+            # Another rep's account: its details are not this form's to send, whatever was posted.
+            values = {k: v for k, v in values.items() if k not in services.ACCOUNT_FIELDS}
+        services.save_account_section(deal, values, actor=current_user, replacing=_changing_account(deal))
     elif key == "landscape":
         rows = [
             {k: v for k, v in entry.form.data.items() if k != "remove"}
@@ -164,11 +174,17 @@ def _render_section(deal, key: str, form, *, form_errors=(), incomplete=None, su
         search=search,
         results=results,
         changing=key == "account" and _changing_account(deal),
+        account_editable=key != "account" or _account_editable(deal),
+        read_only_account=(
+            services.read_only_account_message(deal.account)
+            if key == "account" and not _account_editable(deal)
+            else None
+        ),
         complete_form=ButtonForm(),
     )
 
 
-@bp.route("/deals/<int:deal_id>/<key>", methods=["GET", "POST"])
+@bp.route("/deals/<id:deal_id>/<key>", methods=["GET", "POST"])
 @keeps_answers
 def section(deal_id: int, key: str):
     deal = queries.get_deal_or_404(current_user, deal_id, with_answers=True)
@@ -232,12 +248,12 @@ def _complete(deal):
     return redirect(url_for("rep.deal", deal_id=deal.id, _anchor="customer-link"))
 
 
-@bp.post("/deals/<int:deal_id>/complete")
+@bp.post("/deals/<id:deal_id>/complete")
 def complete(deal_id: int):
     return _complete(queries.get_deal_or_404(current_user, deal_id))
 
 
-@bp.post("/deals/<int:deal_id>/discard")
+@bp.post("/deals/<id:deal_id>/discard")
 def discard(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
     if not ButtonForm().validate():
@@ -300,12 +316,12 @@ def _copy_labels(version) -> dict[str, str]:
     return {"vendor": "vendor copy", **{f"partner-{pid}": f"{name}'s copy" for pid, name in names.items()}}
 
 
-@bp.get("/deals/<int:deal_id>")
+@bp.get("/deals/<id:deal_id>")
 def deal(deal_id: int):
     return _deal_page(queries.get_deal_or_404(current_user, deal_id))
 
 
-@bp.post("/deals/<int:deal_id>/link")
+@bp.post("/deals/<id:deal_id>/link")
 def create_link(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
     form = LinkForm()
@@ -326,7 +342,7 @@ def _live_link_or_redirect(deal):
     return link
 
 
-@bp.post("/deals/<int:deal_id>/link/email")
+@bp.post("/deals/<id:deal_id>/link/email")
 def email_link(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
     link = _live_link_or_redirect(deal)
@@ -342,7 +358,7 @@ def email_link(deal_id: int):
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))
 
 
-@bp.post("/deals/<int:deal_id>/link/revoke")
+@bp.post("/deals/<id:deal_id>/link/revoke")
 def revoke_link(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
     link = _live_link_or_redirect(deal)
@@ -353,7 +369,7 @@ def revoke_link(deal_id: int):
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="customer-link"))
 
 
-@bp.get("/deals/<int:deal_id>/decisions/<int:version>/<copy>.pdf")
+@bp.get("/deals/<id:deal_id>/decisions/<id:version>/<copy>.pdf")
 def summary_pdf(deal_id: int, version: int, copy: str):
     """The stored summary PDF of a decision version: read, never rendered, in a request."""
     deal = queries.get_deal_or_404(current_user, deal_id)
@@ -372,13 +388,13 @@ def summary_pdf(deal_id: int, version: int, copy: str):
     )
 
 
-@bp.post("/deals/<int:deal_id>/route")
+@bp.post("/deals/<id:deal_id>/route")
 def route(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
     form = ButtonForm()
     if not form.validate():
         abort(400)
-    partner_id = request.form.get("partner_id", type=int)
+    partner_id = sent_int("partner_id")
     try:
         decisions.route_deal(deal, actor=current_user, partner_id=partner_id)
     except FieldErrors as exc:
@@ -393,7 +409,7 @@ def route(deal_id: int):
     return redirect(url_for("rep.deal", deal_id=deal_id, _anchor="routing"))
 
 
-@bp.post("/deals/<int:deal_id>/close")
+@bp.post("/deals/<id:deal_id>/close")
 @keeps_answers
 def close(deal_id: int):
     deal = queries.get_deal_or_404(current_user, deal_id)
