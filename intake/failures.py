@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa
 
 # Control characters and line breaks never reach a log line: a message is the client's or the
 # server's text, and must not start a second, forged one.
-from .mail.headers import one_line
+from .text import one_line
 
 WINDOW_SECONDS = 60.0
 MOST_TRACEBACKS = 20

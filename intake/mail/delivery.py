@@ -31,6 +31,7 @@ from typing import Any, Protocol, Self
 import flask_mail
 from flask import current_app
 
+from ..text import one_line
 from . import headers
 
 
@@ -118,7 +119,7 @@ def build_message(envelope: Envelope, sender: tuple[str, str]) -> flask_mail.Mes
     if not recipients:
         raise Refused("no recipient")
     message = _Message(
-        subject=headers.one_line(envelope.subject, 200),
+        subject=one_line(envelope.subject, 200),
         recipients=recipients,
         body=envelope.text,
         html=envelope.html or None,
@@ -328,7 +329,7 @@ class _SecureConnection(flask_mail.Connection):
 def _reply(code: int, text: bytes | str) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return headers.one_line(f"{code} {text}", 500)
+    return one_line(f"{code} {text}", 500)
 
 
 @functools.lru_cache(maxsize=4)
@@ -465,7 +466,7 @@ class SmtpSink:
 
 
 def _describe(exc: BaseException) -> str:
-    return headers.one_line(f"{type(exc).__name__}: {exc}", 500)
+    return one_line(f"{type(exc).__name__}: {exc}", 500)
 
 
 class FileSink:

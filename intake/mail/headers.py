@@ -7,6 +7,8 @@ queued and again when it is sent.
 
 import re
 
+from ..text import one_line
+
 # An address as mail servers take it without SMTPUTF8: an ASCII local part of the
 # usual characters and a domain of LDH labels (an international domain is turned
 # into its ASCII form first; a single label like `localhost` is allowed).
@@ -22,13 +24,6 @@ class BadRecipient(ValueError):
 
 class BadHeader(ValueError):
     """A value that cannot go into a header."""
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Return the text on one line: every run of whitespace or control characters becomes one space."""
-    printable = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    # str.split() also splits on the Unicode line and paragraph separators.
-    return " ".join(printable.split())[:limit]
 
 
 def address(value: str) -> str:

@@ -14,6 +14,7 @@ from .. import audit
 from ..extensions import db
 from ..models import OutboxMessage, User
 from ..models.types import utcnow
+from ..text import one_line
 from . import attachments as attachment_rows
 from . import headers
 from .attachments import Recipe, Stored
@@ -49,10 +50,10 @@ def enqueue(
     if not recipients:
         raise BadRecipient("no recipient")
     message = OutboxMessage(
-        kind=headers.one_line(kind, 40),
+        kind=one_line(kind, 40),
         deal_id=deal_id,
         recipients=recipients,
-        subject=headers.one_line(subject, 200),
+        subject=one_line(subject, 200),
         text_body=text,
         html_body=html,
         message_id=make_msgid(domain=_message_id_domain()),

@@ -44,6 +44,7 @@ from ..extensions import db
 from ..failures import describe
 from ..models.outbox import OutboxMessage
 from ..models.types import utcnow
+from ..text import one_line
 from . import attachments, delivery, headers, outbox
 from .delivery import CannotConnect, ConnectionFailed, Deferred, Envelope, Interrupted, Refused
 
@@ -488,13 +489,13 @@ def work_batch(
                     break
                 except (Refused, headers.BadRecipient, headers.BadHeader, attachments.UnknownBuilder) as exc:
                     db.session.rollback()
-                    _give_up(job, token, "failed", headers.one_line(str(exc), 500) or type(exc).__name__, report)
+                    _give_up(job, token, "failed", one_line(str(exc), 500) or type(exc).__name__, report)
                 except Deferred as exc:
                     _defer(job, token, str(exc), settings, clock(), rng, report)
                 except Exception as exc:  # a builder or template failing: retried, and dead in the end
                     db.session.rollback()
                     log.exception("outbox: message %s could not be prepared", job.id)
-                    reason = headers.one_line(f"{type(exc).__name__}: {exc}", 500)
+                    reason = one_line(f"{type(exc).__name__}: {exc}", 500)
                     _defer(job, token, reason, settings, clock(), rng, report)
                 else:
                     sent_at = clock()
