@@ -37,6 +37,8 @@ run: $(STAMP) $(MO)
 	@echo "  Intake is at http://$(HOST):$(PORT)/"
 	@echo "  Sign in as a rep:             alice@example.com / intake-demo"
 	@echo "  or as the channel manager:    manager@example.com / intake-demo"
+	@echo "  Partners sign in at           http://$(HOST):$(PORT)/partner/login  (e.g. oliver@thames.example;"
+	@echo "                                the link arrives in the channel manager's Mail page)"
 	@echo
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 

@@ -80,11 +80,12 @@ def register_templates(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, link, partner, rep
+    from .web import admin, auth, link, partner, portal, rep
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(link.bp, url_prefix="/p")
     app.register_blueprint(partner.bp, url_prefix="/r")
+    app.register_blueprint(portal.bp, url_prefix="/partner")
     app.register_blueprint(rep.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
 

@@ -8,7 +8,8 @@ from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, login_manager
-from .models import LoginAttempt, User
+from .models import LoginAttempt, PartnerUser, User
+from .models.partners import SESSION_PREFIX as PARTNER_SESSION
 
 _DUMMY_HASH = generate_password_hash("not a password")
 
@@ -21,16 +22,23 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
+    # The partner portal's pages send a visitor to its own sign-in.
+    login_manager.blueprint_login_views = {"portal": "portal.login"}
 
 
 @login_manager.user_loader
-def load_user(cookie_id: str) -> User | None:
-    """Resolve a session to its user, only while the user's session token still matches."""
+def load_user(cookie_id: str) -> User | PartnerUser | None:
+    """Resolve a session to its staff or partner user, only while that user's session token still matches."""
+    model: type[User] | type[PartnerUser] = User
+    if cookie_id.startswith(PARTNER_SESSION):
+        model, cookie_id = PartnerUser, cookie_id.removeprefix(PARTNER_SESSION)
     user_id, _, token = cookie_id.partition(":")
-    if not user_id.isdigit() or not token:
+    if not user_id.isdigit() or len(user_id) > 10 or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(model, int(user_id))
     if user is None or not user.is_active or not secrets.compare_digest(user.session_token, token):
+        return None
+    if model is PartnerUser and not user.partner.is_active:
         return None
     return user
 

@@ -150,6 +150,10 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         # in production a timer runs `flask --app intake partners sweep` instead.
         "PARTNER_SWEEP": env.get("INTAKE_PARTNER_SWEEP", "1" if mode == "development" else "0") == "1",
         "PARTNER_SWEEP_SECONDS": float(env.get("INTAKE_PARTNER_SWEEP_SECONDS", "60")),
+        # A partner user's one-time sign-in link, and how often one may be asked for.
+        "PARTNER_SIGN_IN_MINUTES": int(env.get("INTAKE_PARTNER_SIGN_IN_MINUTES", "15")),
+        "SIGN_IN_LINKS_PER_EMAIL": int(env.get("INTAKE_SIGN_IN_LINKS_PER_EMAIL", "3")),
+        "SIGN_IN_LINKS_PER_ADDRESS": int(env.get("INTAKE_SIGN_IN_LINKS_PER_ADDRESS", "20")),
         "LINK_MISSES_PER_ADDRESS": int(env.get("INTAKE_LINK_MISSES_PER_ADDRESS", "30")),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": "translations",

@@ -10,12 +10,13 @@ LANGUAGES = {code: LANGUAGE.word(code) for code in LANGUAGE}
 
 
 def select_locale() -> str:
-    """The customer's language: chosen on the page, else set on their link, else their browser's.
+    """The customer's (or a partner user's) language: chosen on the page, else set on their link,
+    else their browser's.
 
     Pages for reps and the channel manager are in English, and so is work outside a request
     (commands, the worker); mail to the customer sets its own language.
     """
-    if not has_request_context() or request.blueprint != "link":
+    if not has_request_context() or request.blueprint not in ("link", "portal"):
         return "en"
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:

@@ -199,6 +199,24 @@ def sign_in(app, user) -> "IntakeClient":
     return browser
 
 
+def sign_in_partner(app, email: str) -> "IntakeClient":
+    """A browser of its own, signed in to the partner portal as its user with this email: asks for the
+    link on the sign-in page, reads it from the mail queued, opens it and presses its button."""
+    from intake.models import OutboxMessage
+
+    browser = app.test_client()
+    response = browser.submit("/partner/login", {"email": email})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    message = db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.kind == "partner_sign_in").order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None and message.recipients == [email.strip().lower()]
+    path = re.search(r"/partner/sign-in/[A-Za-z0-9_-]+", message.text_body).group(0)
+    response = browser.submit(path)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return browser
+
+
 @pytest.fixture
 def boss(make_user):
     """The channel manager."""

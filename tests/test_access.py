@@ -13,13 +13,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
 from intake import tokens
 from intake.deals import customer, decisions, partner_requests
 from intake.extensions import db
-from intake.models import CustomerLink, Deal, Decision, OutboxMessage, PartnerRequest
+from intake.models import CustomerLink, Deal, Decision, OutboxMessage, PartnerRequest, PartnerUser
 
-from .conftest import answer_for, sign_in
+from .conftest import answer_for, sign_in, sign_in_partner
 from .test_routed_mail import deliver
 
 # Who may use each route:
@@ -29,6 +30,8 @@ from .test_routed_mail import deliver
 #   admin    — the channel manager
 #   link     — whoever holds the customer's personal link (one deal)
 #   request  — whoever holds the partner's signed request link (one request)
+#   sign-in link — whoever holds a partner user's one-time sign-in link (no visitor here does)
+#   portal   — a signed-in partner user (its own partner's pages)
 ACCESS = {
     "static": "anyone",
     "auth.login": "anyone",
@@ -71,6 +74,12 @@ ACCESS = {
     "partner.show": "request",
     "partner.accept": "request",
     "partner.decline": "request",
+    "admin.invite_partner_user": "admin",
+    "admin.partner_user_active": "admin",
+    "portal.login": "anyone",
+    "portal.sign_in": "sign-in link",
+    "portal.home": "portal",
+    "portal.logout": "portal",
 }
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route
@@ -85,6 +94,8 @@ VISITORS = (
     "other_customer",  # the other deal's customer, with theirs
     "partner",  # the deal's partner, with its request link
     "other_partner",  # the other deal's partner, with its own
+    "partner_user",  # a user of the deal's partner, signed in to the portal
+    "other_partner_user",  # a user of the other deal's partner, signed in to the portal
 )
 
 # What a visitor gets:
@@ -97,13 +108,15 @@ OPENS, ITS_OWN, SIGN_IN, FORBIDDEN, NOT_FOUND = "opens", "its own", "sign in", "
 
 # fmt: off
 WHO_GETS_WHAT = {
-    #           anonymous  rep        other_rep  channel_manager customer   other_customer partner    other_partner
-    "anyone":   (OPENS,     OPENS,     OPENS,     OPENS,          OPENS,     OPENS,         OPENS,     OPENS),
-    "user":     (SIGN_IN,   OPENS,     OPENS,     OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN),
-    "own deal": (SIGN_IN,   OPENS,     NOT_FOUND, OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN),
-    "admin":    (SIGN_IN,   FORBIDDEN, FORBIDDEN, OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN),
-    "link":     (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      OPENS,     ITS_OWN,       NOT_FOUND, NOT_FOUND),
-    "request":  (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     OPENS,     ITS_OWN),
+    #               anonymous  rep        other_rep  channel_manager customer   other_customer partner    other_partner partner_user other_partner_user
+    "anyone":       (OPENS,     OPENS,     OPENS,     OPENS,          OPENS,     OPENS,         OPENS,     OPENS,        OPENS,       OPENS),
+    "user":         (SIGN_IN,   OPENS,     OPENS,     OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      SIGN_IN,     SIGN_IN),
+    "own deal":     (SIGN_IN,   OPENS,     NOT_FOUND, OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      SIGN_IN,     SIGN_IN),
+    "admin":        (SIGN_IN,   FORBIDDEN, FORBIDDEN, OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      SIGN_IN,     SIGN_IN),
+    "link":         (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      OPENS,     ITS_OWN,       NOT_FOUND, NOT_FOUND,    NOT_FOUND,   NOT_FOUND),
+    "request":      (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     OPENS,     ITS_OWN,      NOT_FOUND,   NOT_FOUND),
+    "sign-in link": (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     NOT_FOUND, NOT_FOUND,    NOT_FOUND,   NOT_FOUND),
+    "portal":       (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      OPENS,       OPENS),
 }
 # fmt: on
 
@@ -120,7 +133,7 @@ STATUSES = {
 }
 
 # Who may read the deal at all; no other visitor ever reads its account's name or its rep's.
-READERS_OF_THE_DEAL = {"rep", "channel_manager", "customer", "partner"}
+READERS_OF_THE_DEAL = {"rep", "channel_manager", "customer", "partner", "partner_user"}
 
 # A token shaped like ours that was never issued: what a visitor who holds none tries.
 NEVER_ISSUED = "n" * 32
@@ -142,7 +155,7 @@ def answer(response):
 
     (Signing out ends on the sign-in page too, but without a page to come back to: that is a 302.)
     """
-    if response.status_code == 302 and response.location.startswith("/login?next="):
+    if response.status_code == 302 and response.location.startswith(("/login?next=", "/partner/login?next=")):
         return SIGN_IN
     return response.status_code
 
@@ -166,7 +179,8 @@ def routes(app, *audiences):
 def walk(app):
     """Every route with every method it takes, in a fixed order: reading before writing, signing out last."""
     cells = routes(app, *set(ACCESS.values()))
-    return sorted(cells, key=lambda cell: (cell[1] != "GET", cell[0].endpoint == "auth.logout", cell[0].rule))
+    signing_out = {"portal.logout": 1, "auth.logout": 2}  # the portal's first: the staff one ends any session
+    return sorted(cells, key=lambda cell: (cell[1] != "GET", signing_out.get(cell[0].endpoint, 0), cell[0].rule))
 
 
 def url_for_rule(rule, values: dict) -> str:
@@ -182,7 +196,8 @@ class World:
     values: dict  # what each route's arguments take
     names: tuple[str, ...]  # what names the deal: its account and its rep
     other_names: tuple[str, ...]  # what names the other deal
-    people: dict  # each visitor who signs in -> their user
+    people: dict  # each member of staff who signs in -> their user
+    partner_users: dict  # each partner user who signs in to the portal -> their email
     tokens: dict  # each visitor who holds a token -> that token
 
 
@@ -227,6 +242,7 @@ def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp)
         # a POST changes (a user's activity, a partner's) is nothing a later cell reads.
         "user_id": other_rep.id,
         "partner_id": borealis.id,
+        "partner_user_id": db.session.scalar(select(PartnerUser.id).where(PartnerUser.partner_id == borealis.id)),
         "key": "account",
         "reason": "needs_alignment",
         "filename": "intake.css",
@@ -237,6 +253,7 @@ def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp)
         names=("Harbour Freight GmbH", "Alice Archer"),
         other_names=("Alpine Dairy AG", "Bob Baker"),
         people={"rep": rep, "other_rep": other_rep, "channel_manager": boss},
+        partner_users={"partner_user": thames.contact_email, "other_partner_user": borealis.contact_email},
         tokens={
             "customer": link_token,
             "other_customer": other_link_token,
@@ -251,6 +268,9 @@ def browser_of(app, world: World, visitor: str):
     if visitor in world.people:
         browser = sign_in(app, world.people[visitor])
         return browser, browser.csrf_token("/deals")
+    if visitor in world.partner_users:
+        browser = sign_in_partner(app, world.partner_users[visitor])
+        return browser, browser.csrf_token("/partner/")
     browser = app.test_client()
     return browser, browser.csrf_token("/login")
 

@@ -111,7 +111,8 @@ def test_the_manager_adds_edits_and_deactivates_a_partner(client, admin):
         e.action
         for e in db.session.query(AuditEvent).filter_by(entity="partner", entity_id=partner.id).order_by(AuditEvent.id)
     ]
-    assert actions == ["created", "updated", "deactivated"]
+    # Its contact became its first partner user, who may sign in to the partner portal.
+    assert actions == ["created", "partner user invited", "updated", "deactivated"]
 
 
 def test_a_deactivated_partner_is_no_longer_offered_but_deals_keep_it(client, admin, make_partner, make_deal):

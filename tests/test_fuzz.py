@@ -30,7 +30,7 @@ from werkzeug.security import generate_password_hash
 
 from intake.deals import partner_requests
 from intake.extensions import db
-from intake.models import CustomerAnswer, Deal, OutboxMessage, Partner, User
+from intake.models import CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, User
 
 from .conftest import PASSWORD, sign_in
 from .hostile import (
@@ -781,6 +781,7 @@ def world(app, client, rep, ready, make_partner, smtp):
         "deal_id": deal.id,
         "user_id": rep.id,
         "partner_id": partner.id,
+        "partner_user_id": db.session.scalar(select(PartnerUser.id).where(PartnerUser.partner_id == partner.id)),
         "message_id": message.id,
         "attachment_id": message.attachments[0].id,
         "request_id": partner_requests.of_decision(deal.decisions[-1])[0].id,
@@ -1063,6 +1064,51 @@ def test_stored_hostile_text_renders_escaped_in_pages_mail_and_pdfs(app, client,
     assert_nothing_found(fuzzer)
 
 
+def test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx(app, fuzzer, manager, make_partner):
+    # Asking for sign-in links is limited per email and per address: let the fuzzer ask freely.
+    app.config.update(SIGN_IN_LINKS_PER_EMAIL=10**6, SIGN_IN_LINKS_PER_ADDRESS=10**6)
+    partner = make_partner(name="Portal Partner", contact_name="Pia Portal", contact_email="pia@portal.example")
+    fresh = iter(range(1, 10**6))
+    invite = f"/admin/partners/{partner.id}/users"
+    hidden = manager.hidden(f"/admin/partners/{partner.id}")
+
+    def each_invite(submission):
+        if submission.value("email") == "new@portal.example":  # one partner user per address: each plain one new
+            submission = with_values(submission, email=f"new{next(fresh)}@portal.example")
+        response = fuzzer.post(manager, invite, submission, hidden=hidden)
+        if accepted(response, submission) and (
+            page := fuzzer.read(manager, f"/admin/partners/{partner.id}", "the partner's page")
+        ):
+            fuzzer.check_page(page.get_data(as_text=True), "GET /admin/partners/<partner_id>", submission.describe())
+
+    explore([text("name", 120), email("email", "new@portal.example")], each_invite, examples=8)
+    visitor = app.test_client()
+    login_hidden = visitor.hidden("/partner/login")
+    explore(
+        [email("email", "pia@portal.example", "PIA@portal.example ", "nobody@portal.example")],
+        lambda submission: fuzzer.post(visitor, "/partner/login", submission, hidden=login_hidden),
+        examples=8,
+    )
+    for token in ("A" * 43, "%00" * 20, "x" * 300, "é" * 30):
+        fuzzer.get(visitor, f"/partner/sign-in/{token}", Submission((), f"token {shown(token)}", "page", "percent"))
+        fuzzer.post(
+            visitor,
+            f"/partner/sign-in/{token}",
+            Submission((), f"token {shown(token)}", "page", "percent"),
+            hidden=login_hidden,
+        )
+    fuzzer.post(
+        visitor,
+        "/partner/logout",
+        Submission((("next", "//evil.example"),), "a stray field", "page", "percent"),
+        hidden=login_hidden,
+    )
+    user_id = db.session.scalar(select(PartnerUser.id).where(PartnerUser.partner_id == partner.id))
+    active = f"/admin/partners/{partner.id}/users/{user_id}/active"
+    explore([one_of("active", "1", "0")], lambda s: fuzzer.post(manager, active, s, hidden=hidden), examples=4)
+    assert_nothing_found(fuzzer)
+
+
 # ------------------------------------------------------------------------------------ every form is fuzzed
 
 
@@ -1093,6 +1139,11 @@ FUZZED_FORMS = {
     "link.submit": "test_the_customers_answer_form_answers_hostile_input_without_a_5xx",
     "partner.accept": "test_the_partners_accept_and_decline_forms_answer_hostile_input_without_a_5xx",
     "partner.decline": "test_the_partners_accept_and_decline_forms_answer_hostile_input_without_a_5xx",
+    "admin.invite_partner_user": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
+    "admin.partner_user_active": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
+    "portal.login": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
+    "portal.sign_in": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
+    "portal.logout": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
 }
 
 

@@ -21,3 +21,35 @@ def test_an_empty_database_upgrades_to_head_and_matches_the_models(make_empty_da
         downgrade(revision="base")
         upgrade()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_each_partners_contact_becomes_its_first_partner_user_on_upgrade(make_empty_database, engine):
+    """Partners kept before partner users existed: their contact email (once per address) signs in for them."""
+    url = make_empty_database(engine)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(revision="0007")
+        with db.engine.begin() as connection:
+            for name, contact, email in [
+                ("Thames Cloud", "Oliver Smith", "Oliver@Thames.example"),
+                ("Thames Twin", "", "oliver@thames.example"),  # the same address: one partner keeps it
+                ("No Contact", "", ""),
+            ]:
+                connection.execute(
+                    db.text(
+                        "INSERT INTO partners (name, name_key, contact_name, contact_email, countries, verticals,"
+                        " tier, is_active, created_at) VALUES (:n, :k, :c, :e, '[]', '[]', 'gold', true, :t)"
+                    ),
+                    {"n": name, "k": name.lower(), "c": contact, "e": email, "t": "2026-11-01T00:00:00+00:00"},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            users = connection.execute(
+                db.text(
+                    "SELECT p.name, u.name, u.email, u.is_active FROM partner_users u"
+                    " JOIN partners p ON p.id = u.partner_id"
+                )
+            ).all()
+        assert [tuple(row) for row in users] == [("Thames Cloud", "Oliver Smith", "oliver@thames.example", True)]
+        db.engine.dispose()

@@ -351,6 +351,26 @@ def test_the_partners_request_page_is_accessible_valid_and_needs_no_inline_code(
     assert_pages_hold(node, chromium(_read_pages, live_server, visits, None, DESK), tmp_path)
 
 
+def test_the_partner_portal_is_accessible_valid_and_needs_no_inline_code(
+    app, chromium, node, live_server, client, rep, make_deal, thames, tmp_path
+):
+    _routed_deal_with_link(client, make_deal, rep, thames)  # a request waiting on the portal's home
+    asking = app.test_client()
+    asking.submit("/partner/login", {"email": thames.contact_email})
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "partner_sign_in")).one()
+    sign_in_path = re.search(r"/partner/sign-in/[A-Za-z0-9_-]+", message.text_body).group(0)
+    visits = [
+        Visit("the portal's sign-in", "/partner/login"),
+        # On a phone set to German, as the customer's pages: the portal follows the browser's language.
+        Visit("the portal's sign-in without an email", press="Anmeldelink per E-Mail senden", status=400),
+        Visit("a sign-in link, opened", sign_in_path),
+        Visit("the portal's home, signed in", press="Anmelden"),
+        Visit("the portal's home in English", "/partner/?lang=en"),
+        Visit("a sign-in link used already", sign_in_path, status=410),
+    ]
+    assert_pages_hold(node, chromium(_read_pages, live_server, visits, None, PHONE), tmp_path)
+
+
 def test_the_reps_pages_are_accessible_valid_and_need_no_inline_code(
     chromium, node, live_server, client, rep, make_user, make_account, make_deal, ready, nordlicht, thames, tmp_path
 ):

@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from .. import audit
+from .. import audit, partner_users
 from ..auth import normalise_email
 from ..extensions import db
 from ..models import Partner, User
@@ -75,6 +75,7 @@ def save_partner(partner: Partner | None, values: dict, *, actor: User) -> Partn
         db.session.add(partner)
         db.session.flush()
         audit.record(actor, "partner", partner.id, "created", {k: [None, v] for k, v in values.items()})
+        partner_users.invite_contact(partner, actor=actor)
     else:
         changes = audit.apply_changes(partner, values)
         partner.name_key = key

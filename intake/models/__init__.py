@@ -7,7 +7,7 @@ from .deals import Deal
 from .decisions import Decision, RulesOfEngagement
 from .outbox import OutboxMessage
 from .partner_requests import Document, PartnerRequest
-from .partners import Partner
+from .partners import Partner, PartnerUser, SignInLink, SignInRequest
 from .users import LoginAttempt, User
 
 __all__ = [
@@ -24,7 +24,10 @@ __all__ = [
     "OutboxMessage",
     "Partner",
     "PartnerRequest",
+    "PartnerUser",
     "Relationship",
     "RulesOfEngagement",
+    "SignInLink",
+    "SignInRequest",
     "User",
 ]

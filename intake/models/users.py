@@ -27,9 +27,10 @@ class User(db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # Flask-Login protocol
+    # Flask-Login protocol; staff, never a partner's user.
     is_authenticated = True
     is_anonymous = False
+    is_partner_user = False
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"

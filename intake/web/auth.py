@@ -1,7 +1,7 @@
 """Sign-in and sign-out."""
 
 from flask import Blueprint, flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -11,7 +11,7 @@ from ..extensions import db
 from .errors import keeps_answers
 from .forms import PASSWORD, IntakeForm
 from .inputs import safe_next
-from .pages import render_form
+from .pages import render_form, require_user
 from .security import rotate_csrf_token
 
 bp = Blueprint("auth", __name__)
@@ -37,7 +37,7 @@ def _after_sign_in() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @keeps_answers
 def login():
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and not current_user.is_partner_user:
         return redirect(url_for("rep.deals"))
     form = LoginForm()
     form_errors = []
@@ -73,9 +73,10 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@login_required
 @keeps_answers
 def own_password():
+    if (refused := require_user()) is not None:
+        return refused
     form = OwnPasswordForm()
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):

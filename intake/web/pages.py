@@ -11,10 +11,19 @@ from ..extensions import db
 
 
 def require_user() -> None:
-    """Blueprint policy: a signed-in, active user."""
+    """Blueprint policy: a signed-in, active member of staff (a partner's session opens nothing here)."""
     from ..extensions import login_manager
 
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated or current_user.is_partner_user:
+        return login_manager.unauthorized()
+    return None
+
+
+def require_partner_user() -> None:
+    """Blueprint policy of the partner portal: a signed-in, active partner user (a staff session opens nothing)."""
+    from ..extensions import login_manager
+
+    if not current_user.is_authenticated or not current_user.is_partner_user:
         return login_manager.unauthorized()
     return None
 

@@ -51,3 +51,15 @@ class SearchForm(IntakeForm):
         csrf = False
 
     q = StringField("Search", [Length(max=100)])
+
+
+class PartnerUserForm(IntakeForm):
+    """Invite one of a partner's contacts to the partner portal."""
+
+    # It shares its page with the partner's own form: ids of its own, for labels and errors.
+    name = StringField("Name", [DataRequired("Enter the contact's name."), Length(max=120)], id="invite-name")
+    email = EmailField(
+        "Email",
+        [DataRequired("Enter the email."), Email("Enter a valid email address."), Length(max=254)],
+        id="invite-email",
+    )

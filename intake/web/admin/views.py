@@ -4,14 +4,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from ... import partner_users
 from ...admin import services
 from ...extensions import db
-from ...models import Partner, User
+from ...models import Partner, PartnerUser, User
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_name, with_current
-from ..pages import attach_errors, render_form
+from ..pages import attach_errors, attempt, render_form
 from . import bp
-from .forms import PartnerForm, PasswordForm, SearchForm, UserCreateForm, UserEditForm
+from .forms import PartnerForm, PartnerUserForm, PasswordForm, SearchForm, UserCreateForm, UserEditForm
 
 
 def _like(term: str) -> str:
@@ -148,7 +149,50 @@ def edit_partner(partner_id: int | None):
             db.session.commit()
             flash(f"Partner {partner.name} saved.", "success")
             return redirect(url_for("admin.partners"))
-    return render_form("admin/partner_edit.html", form, partner=partner, button=ButtonForm())
+    return _partner_page(partner, form)
+
+
+def _partner_page(partner: Partner | None, form: PartnerForm, invite: PartnerUserForm | None = None, status=None):
+    users = []
+    if partner is not None:
+        users = db.session.scalars(
+            select(PartnerUser).where(PartnerUser.partner_id == partner.id).order_by(PartnerUser.name)
+        ).all()
+    body, default_status = render_form(
+        "admin/partner_edit.html",
+        form,
+        partner=partner,
+        button=ButtonForm(),
+        partner_users=users,
+        invite=invite or PartnerUserForm(formdata=None),
+    )
+    return body, status or default_status
+
+
+@bp.post("/partners/<id:partner_id>/users")
+@keeps_answers
+def invite_partner_user(partner_id: int):
+    partner = db.session.get(Partner, partner_id) or abort(404)
+    invite = PartnerUserForm()
+    if invite.validate() and attempt(
+        invite, partner_users.invite, partner, name=invite.name.data, email=invite.email.data, actor=current_user
+    ):
+        db.session.commit()
+        flash(f"{invite.name.data.strip()} can now sign in to the partner portal with their email.", "success")
+        return redirect(url_for("admin.edit_partner", partner_id=partner_id, _anchor="partner-users"))
+    return _partner_page(partner, _partner_form(partner), invite, status=400)
+
+
+@bp.post("/partners/<id:partner_id>/users/<id:partner_user_id>/active")
+def partner_user_active(partner_id: int, partner_user_id: int):
+    user = db.session.get(PartnerUser, partner_user_id)
+    if user is None or user.partner_id != partner_id:
+        abort(404)
+    make_active = request.form.get("active") == "1"
+    partner_users.set_active(user, make_active, actor=current_user)
+    db.session.commit()
+    flash(f"{user.name} is now {'active' if make_active else 'deactivated: every session has ended'}.", "success")
+    return redirect(url_for("admin.edit_partner", partner_id=partner_id, _anchor="partner-users"))
 
 
 @bp.post("/partners/<id:partner_id>/active")
