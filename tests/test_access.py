@@ -32,6 +32,7 @@ from .test_routed_mail import deliver
 #   request  — whoever holds the partner's signed request link (one request)
 #   sign-in link — whoever holds a partner user's one-time sign-in link (no visitor here does)
 #   portal   — a signed-in partner user (its own partner's pages)
+#   portal request — a signed-in partner user, on a request of its own partner's
 ACCESS = {
     "static": "anyone",
     "auth.login": "anyone",
@@ -80,6 +81,10 @@ ACCESS = {
     "portal.sign_in": "sign-in link",
     "portal.home": "portal",
     "portal.logout": "portal",
+    "portal.request_detail": "portal request",
+    "portal.accept": "portal request",
+    "portal.decline": "portal request",
+    "portal.summary_pdf": "portal request",
 }
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route
@@ -117,6 +122,7 @@ WHO_GETS_WHAT = {
     "request":      (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     OPENS,     ITS_OWN,      NOT_FOUND,   NOT_FOUND),
     "sign-in link": (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     NOT_FOUND, NOT_FOUND,    NOT_FOUND,   NOT_FOUND),
     "portal":       (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      OPENS,       OPENS),
+    "portal request": (SIGN_IN, SIGN_IN,   SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      OPENS,       NOT_FOUND),
 }
 # fmt: on
 

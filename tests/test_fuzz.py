@@ -32,7 +32,7 @@ from intake.deals import partner_requests
 from intake.extensions import db
 from intake.models import CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, User
 
-from .conftest import PASSWORD, sign_in
+from .conftest import PASSWORD, sign_in, sign_in_partner
 from .hostile import (
     EMAILS,
     IDS,
@@ -1064,7 +1064,9 @@ def test_stored_hostile_text_renders_escaped_in_pages_mail_and_pdfs(app, client,
     assert_nothing_found(fuzzer)
 
 
-def test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx(app, fuzzer, manager, make_partner):
+def test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx(
+    app, client, fuzzer, manager, rep, ready, make_partner
+):
     # Asking for sign-in links is limited per email and per address: let the fuzzer ask freely.
     app.config.update(SIGN_IN_LINKS_PER_EMAIL=10**6, SIGN_IN_LINKS_PER_ADDRESS=10**6)
     partner = make_partner(name="Portal Partner", contact_name="Pia Portal", contact_email="pia@portal.example")
@@ -1103,6 +1105,22 @@ def test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx(app
         Submission((("next", "//evil.example"),), "a stray field", "page", "percent"),
         hidden=login_hidden,
     )
+    portal = sign_in_partner(app, "pia@portal.example")
+    for action, fields, examples in (("decline", [text("reason", 2000)], 8), ("accept", [], 4)):
+        request_id = partner_requests.of_deal(partner_led_deal(client, ready, partner).id)[-1].id
+        page = f"/partner/requests/{request_id}"
+        portal_hidden = portal.hidden(page)
+
+        def each(submission, url=f"{page}/{action}", page=page, hidden=portal_hidden):
+            response = fuzzer.post(portal, url, submission, hidden=hidden)
+            if accepted(response, submission) and (
+                shown_page := fuzzer.read(portal, page, "the request in the portal")
+            ):
+                fuzzer.check_page(
+                    shown_page.get_data(as_text=True), "GET /partner/requests/<id>", submission.describe()
+                )
+
+        explore(fields, each, examples=examples)
     user_id = db.session.scalar(select(PartnerUser.id).where(PartnerUser.partner_id == partner.id))
     active = f"/admin/partners/{partner.id}/users/{user_id}/active"
     explore([one_of("active", "1", "0")], lambda s: fuzzer.post(manager, active, s, hidden=hidden), examples=4)
@@ -1144,6 +1162,8 @@ FUZZED_FORMS = {
     "portal.login": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
     "portal.sign_in": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
     "portal.logout": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
+    "portal.accept": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
+    "portal.decline": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
 }
 
 

@@ -354,7 +354,8 @@ def test_the_partners_request_page_is_accessible_valid_and_needs_no_inline_code(
 def test_the_partner_portal_is_accessible_valid_and_needs_no_inline_code(
     app, chromium, node, live_server, client, rep, make_deal, thames, tmp_path
 ):
-    _routed_deal_with_link(client, make_deal, rep, thames)  # a request waiting on the portal's home
+    deal, _ = _routed_deal_with_link(client, make_deal, rep, thames)  # a request waiting on the portal's home
+    request_id = partner_requests.of_deal(deal.id)[-1].id
     asking = app.test_client()
     asking.submit("/partner/login", {"email": thames.contact_email})
     message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "partner_sign_in")).one()
@@ -366,6 +367,8 @@ def test_the_partner_portal_is_accessible_valid_and_needs_no_inline_code(
         Visit("a sign-in link, opened", sign_in_path),
         Visit("the portal's home, signed in", press="Anmelden"),
         Visit("the portal's home in English", "/partner/?lang=en"),
+        Visit("a request in the portal", f"/partner/requests/{request_id}"),
+        Visit("a request in the portal declined without a reason", press="Decline", status=400),
         Visit("a sign-in link used already", sign_in_path, status=410),
     ]
     assert_pages_hold(node, chromium(_read_pages, live_server, visits, None, PHONE), tmp_path)

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -219,3 +220,76 @@ def test_the_partners_request_mail_links_to_the_portal_too(app, rep, ready, tham
     ).one()
     assert f"{app.config['BASE_URL']}/partner/" in mail.text_body
     assert f'href="{app.config["BASE_URL"]}/partner/"' in mail.html_body
+
+
+def _routed_to(rep, ready, partner):
+    from intake.deals import decisions, partner_requests
+
+    deal = ready(partner=partner, strength=4, fulfilment="partner", originator="customer")
+    decisions.route_deal(deal, actor=rep)
+    db.session.commit()
+    return deal, partner_requests.of_decision(deal.decisions[-1])[0]
+
+
+def test_a_partner_user_accepts_in_the_portal_as_by_the_mailed_link(app, rep, ready, thames):
+    from intake.deals import partner_requests
+
+    deal, request = _routed_to(rep, ready, thames)
+    browser = app.test_client()
+    _sign_in(browser, "oliver@thames.example")
+    page = browser.get(f"/partner/requests/{request.id}").get_data(as_text=True)
+    assert f"Deal #{deal.id}" in page and "Accept the deal" in page and deal.account.name in page
+
+    response = browser.submit(f"/partner/requests/{request.id}/accept", page=f"/partner/requests/{request.id}")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(request), request.id).response == "accepted"
+    # One service: the mailed link now says the same.
+    mailed = app.test_client().get(urlsplit(partner_requests.url(request)).path)
+    assert "You accepted this deal" in mailed.get_data(as_text=True)
+    again = browser.submit(f"/partner/requests/{request.id}/accept", page="/partner/")  # a second tab, say
+    assert again.status_code == 302
+    shown = browser.get(f"/partner/requests/{request.id}").get_data(as_text=True)
+    assert "You have already accepted this deal" in shown
+
+
+def test_declining_in_the_portal_needs_a_reason_and_sends_the_deal_back_to_routing(app, rep, ready, thames):
+    deal, request = _routed_to(rep, ready, thames)
+    browser = app.test_client()
+    _sign_in(browser, "oliver@thames.example")
+    url = f"/partner/requests/{request.id}/decline"
+    refused = browser.submit(url, {"reason": ""}, page=f"/partner/requests/{request.id}")
+    assert refused.status_code == 400 and "Tell us why" in refused.get_data(as_text=True)
+    response = browser.submit(url, {"reason": "No capacity this quarter"}, page=f"/partner/requests/{request.id}")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(request), request.id).response == "declined"
+    assert db.session.get(type(deal), deal.id).status == "ready_to_route"
+
+
+def test_another_partners_request_and_its_pdf_are_not_found(app, rep, ready, thames, borealis, smtp):
+    from .test_routed_mail import deliver
+
+    _, thames_request = _routed_to(rep, ready, thames)
+    deliver(app)  # the worker renders and stores each copy's PDF
+    browser = app.test_client()
+    _sign_in(browser, "bea@borealis.example")
+    for path in ("", "/summary.pdf"):
+        assert browser.get(f"/partner/requests/{thames_request.id}{path}").status_code == 404
+    for action in ("accept", "decline"):
+        response = browser.submit(f"/partner/requests/{thames_request.id}/{action}", {"reason": "x"}, page="/partner/")
+        assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(type(thames_request), thames_request.id).response is None
+
+    own = app.test_client()
+    _sign_in(own, "oliver@thames.example")
+    pdf = own.get(f"/partner/requests/{thames_request.id}/summary.pdf")
+    from intake.deals import documents
+
+    stored = documents.stored(thames_request.decision_id, f"partner-{thames.id}")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.data == stored.data  # the partner's own copy, never the vendor's
+    assert f"/partner/requests/{thames_request.id}/summary.pdf" in own.get(
+        f"/partner/requests/{thames_request.id}"
+    ).get_data(as_text=True)

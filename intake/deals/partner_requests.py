@@ -83,3 +83,15 @@ def declined_and_lapsed(deal_id: int) -> tuple[list[int], list[int]]:
     declined = sorted({pid for pid, response in rows if response == "declined"})
     lapsed = sorted({pid for pid, response in rows if response == "lapsed"} - set(declined))
     return declined, lapsed
+
+
+def standing(request: PartnerRequest, *, now: datetime | None = None) -> str:
+    """Where the request stands, as its partner reads it: open, accepted, declined, lapsed, replaced,
+    expired, or the deal's end (withdrawn, won, lost)."""
+    if request.response:
+        return request.response
+    if not is_current(request):
+        if request.deal.status in ("withdrawn", "won", "lost"):
+            return request.deal.status  # the deal ended: no newer request will come
+        return "replaced"
+    return "expired" if request.expires_at <= (now or utcnow()) else "open"

@@ -8,7 +8,6 @@ from ... import tokens
 from ...deals import audiences, partner_requests, partners
 from ...extensions import db
 from ...models import LinkMiss
-from ...models.types import utcnow
 from ..errors import keeps_answers
 from ..forms import ButtonForm, IntakeForm
 from . import bp
@@ -27,28 +26,33 @@ def _problem(status: int, why: str = ""):
     ), status
 
 
-def _state(found) -> str:
-    """Where the request stands, as its partner reads it."""
-    if found.response:
-        return found.response
-    if not partner_requests.is_current(found):
-        if found.deal.status in ("withdrawn", "won", "lost"):
-            return found.deal.status  # the deal ended: no newer request will come
-        return "replaced"
-    return "expired" if found.expires_at <= utcnow() else "open"
-
-
 def _page(found, *, decline_form=None, status=200):
-    state = _state(found)
+    token = request.view_args["token"]
+    return request_page(
+        found,
+        layout="link/base.html",
+        accept_url=url_for("partner.accept", token=token),
+        decline_url=url_for("partner.decline", token=token),
+        decline_form=decline_form,
+        status=status,
+    )
+
+
+def request_page(found, *, layout: str, accept_url: str, decline_url: str, decline_form=None, status=200, **more):
+    """A request as its partner reads it, by the mailed link or in the portal: its summary, and the
+    buttons to accept or decline while it is open."""
     return render_template(
         "partner/request.html",
+        layout=layout,
         r=found,
         s=audiences.partner_view(found.decision, found.partner_id),
-        state=state,
-        token=request.view_args["token"],
+        state=partner_requests.standing(found),
+        accept_url=accept_url,
+        decline_url=decline_url,
         accept_form=ButtonForm(),
         decline_form=decline_form or DeclineForm(formdata=None),
         vendor=current_app.config["VENDOR_NAME"],
+        **more,
     ), status
 
 

@@ -4,7 +4,7 @@ Every page but the three of signing in needs a partner user's session (`require_
 what a page shows is its partner's alone.
 """
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -13,15 +13,16 @@ from wtforms import EmailField
 from wtforms.validators import DataRequired, Length
 
 from ... import partner_users
-from ...deals import partner_requests
+from ...deals import documents, partner_requests, partners
 from ...errors import Gone
-from ...extensions import db
+from ...extensions import csrf, db
 from ...i18n import LANGUAGES
 from ...models import PartnerRequest
 from ...models.types import utcnow
 from ..errors import keeps_answers
 from ..forms import ButtonForm, IntakeForm
 from ..pages import render_form, require_partner_user
+from ..partner.views import DeclineForm, request_page
 from ..security import rotate_csrf_token
 from . import bp
 
@@ -41,7 +42,12 @@ def _languages():
 def _partner_users_only():
     if request.endpoint in OPEN_PAGES:
         return None
-    return require_partner_user()
+    refused = require_partner_user()
+    if refused is not None and request.method == "POST":
+        # A form that keeps answers checks its token itself; one sent without it by anyone but a
+        # partner user is refused as such (400), as every other POST is, before being sent to sign in.
+        csrf.protect()
+    return refused
 
 
 def _page(template: str, status: int = 200, **context):
@@ -88,6 +94,85 @@ def sign_in(token: str):
     return redirect(url_for("portal.home"))
 
 
+def _own_request(request_id: int) -> PartnerRequest:
+    """One of this partner's requests; another partner's is not found, as if there were none."""
+    found = db.session.get(PartnerRequest, request_id)
+    if found is None or found.partner_id != current_user.partner_id:
+        abort(404)
+    return found
+
+
+def _request_page(found: PartnerRequest, *, decline_form=None, status=200):
+    copy = f"partner-{found.partner_id}"
+    return request_page(
+        found,
+        layout="portal/base.html",
+        accept_url=url_for("portal.accept", request_id=found.id),
+        decline_url=url_for("portal.decline", request_id=found.id),
+        decline_form=decline_form,
+        status=status,
+        pdf_url=url_for("portal.summary_pdf", request_id=found.id)
+        if documents.stored(found.decision_id, copy)
+        else None,
+    )
+
+
+@bp.get("/requests/<id:request_id>")
+def request_detail(request_id: int):
+    return _request_page(_own_request(request_id))
+
+
+@bp.post("/requests/<id:request_id>/accept")
+def accept(request_id: int):
+    found = _own_request(request_id)
+    try:
+        accepted = partners.accept(found)
+    except partners.RequestGone as exc:
+        db.session.rollback()
+        flash(exc.message, "info")
+        return redirect(url_for("portal.request_detail", request_id=request_id))
+    db.session.commit()
+    said = _l("Thank you: you accepted the deal.") if accepted else _l("You have already accepted this deal.")
+    flash(said, "success")
+    return redirect(url_for("portal.request_detail", request_id=request_id))
+
+
+@bp.post("/requests/<id:request_id>/decline")
+@keeps_answers
+def decline(request_id: int):
+    found = _own_request(request_id)
+    form = DeclineForm()
+    if not form.validate():
+        return _request_page(found, decline_form=form, status=400)
+    try:
+        partners.decline(found, reason=form.reason.data)
+    except partners.RequestGone as exc:
+        db.session.rollback()
+        flash(exc.message, "info")
+        return redirect(url_for("portal.request_detail", request_id=request_id))
+    db.session.commit()
+    flash(_l("Thank you: you declined the deal. The vendor will route it again."), "success")
+    return redirect(url_for("portal.request_detail", request_id=request_id))
+
+
+@bp.get("/requests/<id:request_id>/summary.pdf")
+def summary_pdf(request_id: int):
+    """The partner's own copy of the decision's summary, as the worker rendered and stored it."""
+    found = _own_request(request_id)
+    document = documents.stored(found.decision_id, f"partner-{found.partner_id}")
+    if document is None:
+        abort(404)
+    return (
+        document.data,
+        200,
+        {
+            "Content-Type": "application/pdf",
+            # Built from the checked route value, never from stored text.
+            "Content-Disposition": f'inline; filename="deal-{found.deal_id}-request-{found.id}.pdf"',
+        },
+    )
+
+
 @bp.get("/")
 def home():
     partner = current_user.partner
@@ -98,14 +183,13 @@ def home():
         .limit(200)
     ).all()
     now = utcnow()
-    waiting = [r for r in requests if r.response is None and partner_requests.is_current(r) and r.expires_at > now]
-    answered = [r for r in requests if r.response is not None]
+    standing = {r.id: partner_requests.standing(r, now=now) for r in requests}
     return _page(
         "portal/home.html",
         partner=partner,
-        waiting=waiting,
-        answered=answered,
-        url_of=partner_requests.url,
+        waiting=[r for r in requests if standing[r.id] == "open"],
+        others=[r for r in requests if standing[r.id] != "open"],
+        standing=standing,
         sign_out=ButtonForm(),
     )
 
