@@ -293,3 +293,13 @@ def test_another_partners_request_and_its_pdf_are_not_found(app, rep, ready, tha
     assert f"/partner/requests/{thames_request.id}/summary.pdf" in own.get(
         f"/partner/requests/{thames_request.id}"
     ).get_data(as_text=True)
+
+
+def test_the_portals_own_words_are_german_for_a_german_partner(app, rep, ready, thames):
+    _, request = _routed_to(rep, ready, thames)
+    browser = app.test_client()
+    _sign_in(browser, "oliver@thames.example")
+    browser.get("/partner/?lang=de")
+    browser.submit(f"/partner/requests/{request.id}/accept", page="/partner/")
+    home = browser.get("/partner/").get_data(as_text=True)
+    assert "Danke: Sie haben den Deal angenommen." in home and "Ihre weiteren Deals" in home
