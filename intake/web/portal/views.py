@@ -1,7 +1,7 @@
 """The partner portal's pages: asking for a sign-in link, signing in by it, the partner's requests, signing out.
 
-Every page but the three of signing in needs a partner user's session (`require_partner_user`);
-what a page shows is its partner's alone.
+Every page but the two of signing in (asking for a link, using it) needs a partner user's
+session (`require_partner_user`); what a page shows is its partner's alone.
 """
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -189,7 +189,6 @@ def home():
         partner=partner,
         waiting=[r for r in requests if standing[r.id] == "open"],
         others=[r for r in requests if standing[r.id] != "open"],
-        standing=standing,
         sign_out=ButtonForm(),
     )
 
