@@ -303,3 +303,42 @@ def test_the_portals_own_words_are_german_for_a_german_partner(app, rep, ready, 
     browser.submit(f"/partner/requests/{request.id}/accept", page="/partner/")
     home = browser.get("/partner/").get_data(as_text=True)
     assert "Danke: Sie haben den Deal angenommen." in home and "Ihre weiteren Deals" in home
+
+
+def test_a_request_answered_already_cannot_be_answered_again_in_the_portal(app, rep, ready, thames):
+    _, request = _routed_to(rep, ready, thames)
+    browser = app.test_client()
+    _sign_in(browser, "oliver@thames.example")
+    browser.submit(f"/partner/requests/{request.id}/accept", page=f"/partner/requests/{request.id}")
+    # A second tab still showing the buttons declines: refused, and the acceptance stands.
+    response = browser.submit(
+        f"/partner/requests/{request.id}/decline", {"reason": "Changed our mind"}, page="/partner/"
+    )
+    assert response.status_code == 302
+    page = browser.get(f"/partner/requests/{request.id}").get_data(as_text=True)
+    assert "You accepted this deal before; that answer stands." in page
+    db.session.expire_all()
+    assert db.session.get(type(request), request.id).response == "accepted"
+
+
+def test_the_portals_home_reads_its_requests_in_a_constant_number_of_statements(app, rep, ready, thames):
+    from sqlalchemy import event
+
+    browser = app.test_client()
+    _sign_in(browser, "oliver@thames.example")
+
+    def statements_for_home() -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert browser.get("/partner/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    _routed_to(rep, ready, thames)
+    with_one = statements_for_home()
+    for _ in range(3):
+        _routed_to(rep, ready, thames)
+    assert statements_for_home() == with_one

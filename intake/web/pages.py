@@ -92,3 +92,13 @@ def attempt(form, action: Callable, *args, **kwargs) -> bool:
         form.form_errors = attach_errors(form, exc.fields)
         return False
     return True
+
+
+def pdf(document, filename: str):
+    """A stored PDF, shown in the browser. The filename is built by the caller from checked route
+    values, never from stored text, so nothing a user typed reaches the header."""
+    return (
+        document.data,
+        200,
+        {"Content-Type": "application/pdf", "Content-Disposition": f'inline; filename="{filename}"'},
+    )

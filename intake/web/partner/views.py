@@ -1,6 +1,7 @@
 """Accept or decline a routed deal at /r/<token>: opening the link changes nothing; the buttons do."""
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -11,6 +12,11 @@ from ...models import LinkMiss
 from ..errors import keeps_answers
 from ..forms import ButtonForm, IntakeForm
 from . import bp
+
+# What a partner is told once it answered, by the mailed link or in the portal (in its language there).
+ACCEPTED = _l("Thank you: you accepted the deal.")
+ALREADY_ACCEPTED = _l("You have already accepted this deal.")
+DECLINED = _l("Thank you: you declined the deal. The vendor will route it again.")
 
 
 class DeclineForm(IntakeForm):
@@ -73,18 +79,32 @@ def show(token: str):
     return problem or _page(found)
 
 
+def answer(found, *, decline_form: "DeclineForm | None" = None) -> None:
+    """Accept the request, or decline it with the checked form's reason, commit, and say so: the one
+    answer of the mailed link and of the portal. Raises partners.RequestGone, rolled back, when it
+    can no longer be answered."""
+    try:
+        if decline_form is None:
+            said = ACCEPTED if partners.accept(found) else ALREADY_ACCEPTED
+        else:
+            partners.decline(found, reason=decline_form.reason.data)
+            said = DECLINED
+    except partners.RequestGone:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    flash(said, "success")
+
+
 @bp.post("/<token>/accept")
 def accept(token: str):
     found, problem = _load(token)
     if problem:
         return problem
     try:
-        accepted = partners.accept(found)
+        answer(found)
     except partners.RequestGone as exc:
-        db.session.rollback()
         return _problem(exc.status, exc.why)
-    db.session.commit()
-    flash("Thank you: you accepted the deal." if accepted else "You have already accepted this deal.", "success")
     return redirect(url_for("partner.show", token=token))
 
 
@@ -98,10 +118,7 @@ def decline(token: str):
     if not form.validate():
         return _page(found, decline_form=form, status=400)
     try:
-        partners.decline(found, reason=form.reason.data)
+        answer(found, decline_form=form)
     except partners.RequestGone as exc:
-        db.session.rollback()
         return _problem(exc.status, exc.why)
-    db.session.commit()
-    flash("Thank you: you declined the deal. The vendor will route it again.", "success")
     return redirect(url_for("partner.show", token=token))

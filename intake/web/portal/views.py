@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length
 
@@ -17,12 +18,12 @@ from ...deals import documents, partner_requests, partners
 from ...errors import Gone
 from ...extensions import csrf, db
 from ...i18n import LANGUAGES
-from ...models import PartnerRequest
+from ...models import Deal, PartnerRequest
 from ...models.types import utcnow
 from ..errors import keeps_answers
 from ..forms import ButtonForm, IntakeForm
-from ..pages import render_form, require_partner_user
-from ..partner.views import DeclineForm, request_page
+from ..pages import pdf, render_form, require_partner_user
+from ..partner.views import DeclineForm, answer, request_page
 from ..security import rotate_csrf_token
 from . import bp
 
@@ -122,37 +123,27 @@ def request_detail(request_id: int):
     return _request_page(_own_request(request_id))
 
 
-@bp.post("/requests/<id:request_id>/accept")
-def accept(request_id: int):
+def _answer(request_id: int, decline_form: DeclineForm | None = None):
     found = _own_request(request_id)
     try:
-        accepted = partners.accept(found)
+        answer(found, decline_form=decline_form)
     except partners.RequestGone as exc:
-        db.session.rollback()
         flash(exc.message, "info")
-        return redirect(url_for("portal.request_detail", request_id=request_id))
-    db.session.commit()
-    said = _l("Thank you: you accepted the deal.") if accepted else _l("You have already accepted this deal.")
-    flash(said, "success")
     return redirect(url_for("portal.request_detail", request_id=request_id))
+
+
+@bp.post("/requests/<id:request_id>/accept")
+def accept(request_id: int):
+    return _answer(request_id)
 
 
 @bp.post("/requests/<id:request_id>/decline")
 @keeps_answers
 def decline(request_id: int):
-    found = _own_request(request_id)
     form = DeclineForm()
     if not form.validate():
-        return _request_page(found, decline_form=form, status=400)
-    try:
-        partners.decline(found, reason=form.reason.data)
-    except partners.RequestGone as exc:
-        db.session.rollback()
-        flash(exc.message, "info")
-        return redirect(url_for("portal.request_detail", request_id=request_id))
-    db.session.commit()
-    flash(_l("Thank you: you declined the deal. The vendor will route it again."), "success")
-    return redirect(url_for("portal.request_detail", request_id=request_id))
+        return _request_page(_own_request(request_id), decline_form=form, status=400)
+    return _answer(request_id, form)
 
 
 @bp.get("/requests/<id:request_id>/summary.pdf")
@@ -162,15 +153,7 @@ def summary_pdf(request_id: int):
     document = documents.stored(found.decision_id, f"partner-{found.partner_id}")
     if document is None:
         abort(404)
-    return (
-        document.data,
-        200,
-        {
-            "Content-Type": "application/pdf",
-            # Built from the checked route value, never from stored text.
-            "Content-Disposition": f'inline; filename="deal-{found.deal_id}-request-{found.id}.pdf"',
-        },
-    )
+    return pdf(document, f"deal-{found.deal_id}-request-{found.id}.pdf")
 
 
 @bp.get("/")
@@ -179,6 +162,8 @@ def home():
     requests = db.session.scalars(
         select(PartnerRequest)
         .where(PartnerRequest.partner_id == partner.id)
+        # Where each stands reads its deal and the deal's decisions: loaded in two queries, not two per row.
+        .options(selectinload(PartnerRequest.deal).selectinload(Deal.decisions))
         .order_by(PartnerRequest.response.is_not(None), PartnerRequest.expires_at.desc())
         .limit(200)
     ).all()

@@ -17,7 +17,7 @@ from ...vocabulary import DEAL_STATUS
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_choices, opts, with_current
 from ..inputs import page_number, sent_int
-from ..pages import attach_errors, attempt, render_form
+from ..pages import attach_errors, attempt, pdf, render_form
 from . import bp
 from .forms import (
     AccountForm,
@@ -377,15 +377,7 @@ def summary_pdf(deal_id: int, version: int, copy: str):
     document = documents.stored(found.id, copy) if found and copy in documents.copies(found) else None
     if document is None:
         abort(404)
-    return (
-        document.data,
-        200,
-        {
-            "Content-Type": "application/pdf",
-            # Built from the checked route values, never from stored text.
-            "Content-Disposition": f'inline; filename="deal-{deal.id}-v{found.version}-{copy}.pdf"',
-        },
-    )
+    return pdf(document, f"deal-{deal.id}-v{found.version}-{copy}.pdf")
 
 
 @bp.post("/deals/<id:deal_id>/route")
