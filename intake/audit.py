@@ -16,10 +16,15 @@ def _plain(value):
 
 
 def record(actor, entity: str, entity_id: int, action: str, changes: dict | None = None) -> None:
-    """Add an audit event to the current transaction; the caller commits it with the change."""
+    """Add an audit event to the current transaction; the caller commits it with the change.
+
+    The actor is a member of staff, a partner user, or None for Intake itself (and the customer).
+    """
+    partner_user = actor is not None and getattr(actor, "is_partner_user", False)
     db.session.add(
         AuditEvent(
-            actor_id=actor.id if actor is not None else None,
+            actor_id=actor.id if actor is not None and not partner_user else None,
+            partner_user_id=actor.id if partner_user else None,
             entity=entity,
             entity_id=entity_id,
             action=action,

@@ -89,12 +89,16 @@ def partners():
 @partners.command("sweep")
 @with_appcontext
 def sweep_partners():
-    """Remind partners whose deadline nears and alert the channel manager to passed ones (run it every few minutes)."""
-    from .deals import partners as service
+    """Remind partners whose deadline nears and alert the channel manager to passed ones, and remind of and
+    expire registrations waiting without progress (run it every few minutes)."""
+    from .deals import sweeper
 
-    reminders, passed = service.sweep()
+    reminders, passed, registrations_reminded, expired = sweeper.sweep()
     db.session.commit()
-    click.echo(f"{reminders} reminder(s) queued; {passed} deadline(s) passed.")
+    click.echo(
+        f"{reminders} reminder(s) queued; {passed} deadline(s) passed; "
+        f"{registrations_reminded} registration reminder(s); {expired} registration(s) expired."
+    )
 
 
 @click.group(help="Demo data for trying Intake out.")

@@ -155,6 +155,11 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "SIGN_IN_LINKS_PER_EMAIL": int(env.get("INTAKE_SIGN_IN_LINKS_PER_EMAIL", "3")),
         "SIGN_IN_LINKS_PER_ADDRESS": int(env.get("INTAKE_SIGN_IN_LINKS_PER_ADDRESS", "20")),
         "LINK_MISSES_PER_ADDRESS": int(env.get("INTAKE_LINK_MISSES_PER_ADDRESS", "30")),
+        # Deals a partner user may register in an hour; how long a registration waits for progress
+        # before it expires, and how many days before that everyone concerned is reminded.
+        "REGISTRATIONS_PER_HOUR": int(env.get("INTAKE_REGISTRATIONS_PER_HOUR", "20")),
+        "REGISTRATION_EXPIRY_DAYS": int(env.get("INTAKE_REGISTRATION_EXPIRY_DAYS", "30")),
+        "REGISTRATION_REMINDER_DAYS": int(env.get("INTAKE_REGISTRATION_REMINDER_DAYS", "7")),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": "translations",
         "PAIN_POINTS": _list(env, "INTAKE_PAIN_POINTS", DEFAULT_PAIN_POINTS),

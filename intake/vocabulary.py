@@ -6,7 +6,8 @@ get their words. Forms take their choices from here, templates their words throu
 filter, and the deal history its labels: no other module or template keeps a copy.
 
 Staff words are what reps and the channel manager read. Customer words are translated and never
-name routing, credit or commission. Partner words say what a role means to the partner holding it.
+name routing, credit or commission. Partner words are the portal's, translated; a role's words say
+what it means to the partner holding it.
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ class Words:
     codes: tuple
     staff: dict[Any, str]
     customer: dict[Any, Any] = field(default_factory=dict)
+    partner: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A code without its words, or words for a code that does not exist, is a bug here.
-        for audience in (self.staff, self.customer):
+        for audience in (self.staff, self.customer, self.partner):
             if audience and set(audience) != set(self.codes):
                 raise ValueError(f"words and codes differ: {sorted(map(str, set(audience) ^ set(self.codes)))}")
 
@@ -55,12 +57,15 @@ class Words:
 
     def word(self, code: Any, *, audience: str = "staff") -> str:
         """The word for a code; an unknown or missing code reads as a dash."""
-        words = self.customer if audience == "customer" else self.staff
+        words = self._words(audience)
         return str(words[code]) if code in words else "—"
+
+    def _words(self, audience: str) -> dict:
+        return {"customer": self.customer, "partner": self.partner}.get(audience) or self.staff
 
     def choices(self, *, audience: str = "staff", blank: str | None = None) -> list[tuple[str, Any]]:
         """(value, label) pairs for a form field, in order, with an optional blank first."""
-        words = self.customer if audience == "customer" else self.staff
+        words = self._words(audience)
         pairs = [(str(code), words[code]) for code in self.codes]
         return ([("", blank)] if blank is not None else []) + pairs
 
@@ -120,8 +125,38 @@ ORIGINATOR = Words(
     {"vendor": "our rep", "partner": "a partner", "customer": "the customer came to us"},
 )
 ORIGIN_CHANNEL = Words(
-    ("meeting", "campaign", "partner_marketing", "referral"),
-    {"meeting": "meeting", "campaign": "campaign", "partner_marketing": "partner marketing", "referral": "referral"},
+    ("meeting", "campaign", "partner_marketing", "referral", "registration"),
+    {
+        "meeting": "meeting",
+        "campaign": "campaign",
+        "partner_marketing": "partner marketing",
+        "referral": "referral",
+        "registration": "the partner registered it",
+    },
+)
+# Where a deal a partner registered stands, as the partner reads it in the portal (never why it is held).
+REGISTRATION_STAGE = Words(
+    ("received", "under_review", "with_customer", "routed", "won", "lost", "not_proceeding", "expired"),
+    {
+        "received": "received: the rep takes it up",
+        "under_review": "under review by the channel manager",
+        "with_customer": "the customer is asked how they want to buy",
+        "routed": "routed",
+        "won": "won",
+        "lost": "lost",
+        "not_proceeding": "not proceeding",
+        "expired": "expired without progress",
+    },
+    partner={
+        "received": _l("Received: the vendor's team takes it up"),
+        "under_review": _l("Already registered: the channel manager reviews it"),
+        "with_customer": _l("The customer is asked how they want to buy"),
+        "routed": _l("Routed"),
+        "won": _l("Won"),
+        "lost": _l("Lost"),
+        "not_proceeding": _l("Not proceeding"),
+        "expired": _l("Expired without progress"),
+    },
 )
 BUDGET = Words(
     ("approved", "identified", "none", "unknown"),
@@ -148,6 +183,15 @@ STRENGTH = Words(
         3: _l("They work with us regularly"),
         4: _l("We trust them with important work"),
         5: _l("They are a strategic partner to us"),
+    },
+    # A partner stating its own relationship with a customer.
+    partner={
+        0: _l("We do not work with them"),
+        1: _l("We know them"),
+        2: _l("We sell to them now and then"),
+        3: _l("We work with them regularly"),
+        4: _l("They trust us with important work"),
+        5: _l("We are a strategic partner to them"),
     },
 )
 SOURCE = Words(
@@ -284,6 +328,7 @@ VOCABULARY: dict[str, Words] = {
     "hold_waits_for": HOLD_WAITS_FOR,
     "originator": ORIGINATOR,
     "origin_channel": ORIGIN_CHANNEL,
+    "registration_stage": REGISTRATION_STAGE,
     "budget": BUDGET,
     "partners_known": PARTNERS_KNOWN,
     "size_band": SIZE_BAND,

@@ -22,6 +22,7 @@ PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # The decision version a manager's form was read at, which a browser sends back with it.
 _BASED_ON = re.compile(r'name="based_on"[^>]*value="([^"]*)"')
+_FORM_KEY = re.compile(r'name="form_key" type="hidden" value="([^"]*)"')
 
 
 def pytest_report_header(config):
@@ -115,7 +116,7 @@ class IntakeClient(FlaskClient):
 
     def hidden(self, page: str) -> dict[str, str]:
         """The hidden fields a browser sends back with the form on `page`: its CSRF token, and the
-        decision version a manager's form was read at."""
+        decision version a manager's form was read at, and the key a registration form is sent once by."""
         response = self.get(page)
         html = response.get_data(as_text=True)
         match = _TOKEN.search(html)
@@ -123,6 +124,8 @@ class IntakeClient(FlaskClient):
         fields = {"csrf_token": match.group(1)}
         if based_on := _BASED_ON.search(html):
             fields["based_on"] = based_on.group(1)
+        if form_key := _FORM_KEY.search(html):
+            fields["form_key"] = form_key.group(1)
         return fields
 
     def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):

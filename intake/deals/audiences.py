@@ -194,6 +194,9 @@ def customer_contact(deal: Deal) -> Contact:
     )
     if told is not None:
         return Contact(told.name, told.email, told.organisation, told.partner_id)
+    if deal.rep is None:
+        # A partner's registration waiting for a rep: nobody has contacted the customer yet.
+        return Contact("", "", vendor_name())
     return Contact(deal.rep.name, deal.rep.email, vendor_name())
 
 

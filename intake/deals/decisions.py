@@ -132,6 +132,9 @@ def decide_in_place(
             raise NotNow("This deal is not waiting for alignment.")
     else:
         lifecycle.begin(deal, lifecycle.DECIDABLE, "This deal cannot be routed now.")
+    if deal.status == "on_hold" and current(deal) is None:
+        # A partner's registration held as it came in: its rep takes it up before anyone routes it.
+        raise NotNow("This registration waits for its conflict to be resolved before it can be routed.")
     check_based_on(deal, based_on)
     lead, fulfil = _chosen(leader, "leader"), _chosen(fulfilment, "fulfilment")
     proposal = propose(deal, also=tuple(p.partner_id for p in (lead, fulfil) if p.kind == "partner"))
@@ -167,10 +170,9 @@ def resolve_conflict(
         raise FieldErrors({"reason": "Write the reason: it is kept with the decision."})
     resolved = ChangedMeanwhile("This conflict was resolved a moment ago.")
     check_based_on(deal, based_on)  # said early, and checked again under the locks below
-    version = current(deal)
-    if deal.status != "on_hold" or deal.hold_reason != "conflict" or version is None:
+    if deal.status != "on_hold" or deal.hold_reason != "conflict":
         raise resolved
-    contenders = sorted({deal.id, *version.routing.conflicts})
+    contenders = [d.id for d in conflict_contenders(deal)]
     if keep.id not in contenders:
         raise FieldErrors({"keep": "Choose one of the conflicting deals."})
     # Every contender is locked, in one order, before anything changes: two managers resolving
@@ -186,13 +188,30 @@ def resolve_conflict(
         if other is not None and deal_id != keep.id and other.status in OPEN_STATUSES:
             lifecycle.withdraw(other, kept=keep, reason=reason, actor=actor)
             notify.withdrawn(other)
-    if keep.status == "on_hold" and keep.hold_reason == "conflict":
+    if keep.status == "on_hold" and keep.hold_reason == "conflict" and current(keep) is None:
+        # A partner's registration held as it came in: it goes on as a draft for its rep to take up.
+        lifecycle.released(keep, reason=reason, actor=actor)
+    elif keep.status == "on_hold" and keep.hold_reason == "conflict":
         db.session.flush()
         proposal = propose(keep)
         _record(
             keep, proposal, proposal.decision, kind="conflict", actor=actor, reason=reason, reason_shared=reason_shared
         )
     return keep
+
+
+def conflict_contenders(deal: Deal) -> list[Deal]:
+    """The deals in a conflict with this held one, itself included, by id.
+
+    A decided deal's are those its decision in force names; a partner's registration held as it
+    came in (no decision yet) is in conflict with the open deals on the same account now.
+    """
+    version = current(deal)
+    if version is not None:
+        ids = {deal.id, *version.routing.conflicts}
+    else:
+        ids = {deal.id, *(other.id for other in deal_facts.open_deals_on(deal.account, besides=deal.id))}
+    return list(db.session.scalars(select(Deal).where(Deal.id.in_(ids)).order_by(Deal.id)))
 
 
 def _record(

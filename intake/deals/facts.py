@@ -138,22 +138,24 @@ def _partners(
     return {p.id: p for p in db.session.scalars(select(Partner).where(db.or_(*conditions)))}
 
 
-def _open_deals(deal: Deal) -> list[dict]:
-    account = deal.account
+def open_deals_on(account: Account, *, besides: int | None = None) -> list[Deal]:
+    """The open deals on this account, or on another by the engine's keys (registrable domain, company name)."""
     same = [Account.id == account.id]
     if account.name_key:
         same.append(Account.name_key == account.name_key)
     if account.domain_key:
         same.append(Account.domain_key == account.domain_key)
-    others = db.session.scalars(
-        select(Deal)
-        .join(Deal.account)
-        .where(db.or_(*same), Deal.id != deal.id, Deal.status.in_(OPEN_STATUSES))
-        .options(selectinload(Deal.account), selectinload(Deal.decisions))
-        .order_by(Deal.id)
+    query = select(Deal).join(Deal.account).where(db.or_(*same), Deal.status.in_(OPEN_STATUSES))
+    if besides is not None:
+        query = query.where(Deal.id != besides)
+    return list(
+        db.session.scalars(query.options(selectinload(Deal.account), selectinload(Deal.decisions)).order_by(Deal.id))
     )
+
+
+def _open_deals(deal: Deal) -> list[dict]:
     found = []
-    for other in others:
+    for other in open_deals_on(deal.account, besides=deal.id):
         partner_id = other.originator_partner_id
         if other.decisions:
             decision = other.decisions[-1].routing

@@ -4,6 +4,10 @@
     with on_hold (conflict, alignment, undecidable fulfilment) and withdrawn beside it;
     a partner's decline or lapse sends the deal back to ready_to_route with the reason.
 
+A partner's registration starts as a draft for the rep to take up (or, when the account already
+has an open deal, on hold for the channel manager, who lets it go on as a draft or withdraws it);
+one that waits too long without progress is withdrawn as expired.
+
 Concurrency. Every use case that changes a deal starts with `begin(deal, allowed)`: its first
 write bumps the deal's `lock_version`, which takes the deal's row lock on PostgreSQL and the
 database's write lock on SQLite, then re-reads the deal and checks the guard. Two tabs, a double
@@ -73,10 +77,14 @@ def begin(deal: Deal, allowed: tuple[str, ...], refusal: str, *, done: tuple[str
     raise NotNow(refusal)
 
 
-def _move(deal: Deal, status: str, actor: User | None, action: str, **changes) -> None:
-    before = deal.status
+def _set(deal: Deal, status: str) -> None:
     deal.status = status
-    deal.updated_at = datetime.now(UTC)
+    deal.status_changed_at = deal.updated_at = datetime.now(UTC)
+
+
+def _move(deal: Deal, status: str, actor, action: str, **changes) -> None:
+    before = deal.status
+    _set(deal, status)
     audit.record(actor, "deal", deal.id, action, {"status": [before, status], **changes})
 
 
@@ -86,6 +94,32 @@ def start(*, rep: User) -> Deal:
     db.session.add(deal)
     db.session.flush()
     return deal
+
+
+def registered(deal: Deal, *, clashes: bool, actor) -> None:
+    """A partner registered this deal (added as a draft by the caller): it stays a draft for the rep,
+    or waits on hold for the channel manager when the account already has an open deal."""
+    deal.status = "draft"
+    deal.status_changed_at = datetime.now(UTC)
+    db.session.add(deal)
+    db.session.flush()
+    if clashes:
+        deal.hold_reason = "conflict"
+        _move(deal, "on_hold", actor, "registered by a partner", hold_reason=[None, "conflict"])
+    else:
+        audit.record(actor, "deal", deal.id, "registered by a partner", {"status": [None, "draft"]})
+
+
+def released(deal: Deal, *, reason: str, actor: User) -> None:
+    """on_hold → draft: the channel manager lets a registration held in a conflict go on, for its rep to take up."""
+    deal.hold_reason = None
+    _move(deal, "draft", actor, "registration goes on", reason=[None, reason])
+
+
+def expire(deal: Deal, *, reason: str) -> None:
+    """A registration that waited too long without progress is withdrawn; its finder keeps origination credit."""
+    deal.hold_reason = None
+    _move(deal, "withdrawn", None, "registration expired", reason=[None, reason], origination=[None, "credit kept"])
 
 
 def complete(deal: Deal, *, actor: User) -> None:
@@ -106,7 +140,7 @@ def customer_answered(deal: Deal) -> dict:
     """awaiting_customer → ready_to_route on the customer's first answer; the change, if any, for the history."""
     if deal.status != "awaiting_customer":
         return {}
-    deal.status = "ready_to_route"
+    _set(deal, "ready_to_route")
     return {"status": ["awaiting_customer", "ready_to_route"]}
 
 
@@ -154,9 +188,7 @@ def withdraw(deal: Deal, *, kept: Deal, reason: str, actor: User) -> None:
     )
 
 
-def close(
-    deal: Deal, *, outcome: str, closed_on: date | None, final_value: Decimal | None, reason: str, actor: User | None
-) -> None:
+def close(deal: Deal, *, outcome: str, closed_on: date | None, final_value: Decimal | None, reason: str, actor) -> None:
     """routed or accepted → won or lost, with the date, the final value and, for lost, why."""
     errors = {}
     if outcome not in OUTCOMES:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..mail import outbox
 from ..mail.attachments import Recipe
-from ..models import Deal, Partner, PartnerRequest, User
+from ..models import Deal, Partner, PartnerRequest, Registration, User
 from ..models import Decision as Version
 from . import audiences, partner_requests
 
@@ -28,8 +28,8 @@ def _admins() -> list[str]:
 
 
 def vendor_side(deal: Deal) -> list[str]:
-    """The rep, and the account's owner when that is someone else."""
-    emails = [deal.rep.email]
+    """The rep, and the account's owner when that is someone else; the channel manager for a deal without a rep yet."""
+    emails = [deal.rep.email] if deal.rep is not None else _admins()
     owner = deal.account.owner if deal.account else None
     if owner is not None and owner.is_active and owner.email not in emails:
         emails.append(owner.email)
@@ -164,6 +164,11 @@ def partner_answered(request: PartnerRequest, *, accepted: bool) -> None:
     _send(kind, to, "partner_answered", deal, request=request, accepted=accepted)
 
 
+def partner_closed(deal: Deal, partner: Partner) -> None:
+    """The vendor side hears that the fulfilling partner recorded the deal won or lost."""
+    _send(f"partner_{deal.status}", vendor_side(deal), "partner_closed", deal, partner=partner)
+
+
 def lapsed(request: PartnerRequest, *, routed_again: bool) -> None:
     """The rep hears that the partner let its time pass and the deal is back to routing."""
     _send(
@@ -217,3 +222,72 @@ def customer_told(deal: Deal, contact: audiences.Contact, *, previous: audiences
         text = render_template(f"mail/{template}.txt", **context)
         html = render_template(f"mail/{template}.html", **context)
     outbox.enqueue(kind=template, to=[email], subject=subject, text=text, html=html, deal_id=deal.id)
+
+
+# ---------------------------------------------------------------- partners' registrations
+
+
+def _to_registering_partner(registration: Registration, event: str, **context) -> None:
+    """The partner user who registered the deal hears of it (in the portal's words: never who else claimed it)."""
+    user = registration.partner_user
+    if not user.is_active or not registration.partner.is_active:
+        return
+    base = current_app.config["BASE_URL"]
+    _send(
+        f"registration_{event}",
+        [user.email],
+        "registration_partner",
+        registration.deal,
+        event=event,
+        user=user,
+        portal_url=f"{base}/partner/registrations/{registration.id}",
+        **context,
+    )
+
+
+def _to_vendor(registration: Registration, event: str, to: list[str], **context) -> None:
+    base = current_app.config["BASE_URL"]
+    deal = registration.deal
+    url = f"{base}/admin/registrations" if event == "to_assign" else f"{base}/deals/{deal.id}"
+    _send(
+        f"registration_{event}",
+        to,
+        "registration_vendor",
+        deal,
+        event=event,
+        partner=registration.partner,
+        deal_url=url,
+        **context,
+    )
+
+
+def registered(registration: Registration) -> None:
+    """The partner hears at once whether the account was free; the vendor side, who takes the deal up."""
+    deal = registration.deal
+    _to_registering_partner(registration, "claimed" if registration.clashed else "received")
+    if registration.clashed:
+        _to_vendor(registration, "clash", _admins())
+    elif deal.rep is None:
+        _to_vendor(registration, "to_assign", _admins())
+    else:
+        _to_vendor(registration, "for_rep", vendor_side(deal))
+
+
+def registration_assigned(deal: Deal) -> None:
+    _to_vendor(deal.registration, "assigned", [deal.rep.email])
+
+
+def registration_approved(deal: Deal) -> None:
+    """The rep took the registration up (its questionnaire is complete): the partner hears it is approved."""
+    _to_registering_partner(deal.registration, "approved")
+
+
+def registration_reminder(registration: Registration, *, expires_at) -> None:
+    _to_registering_partner(registration, "reminder", expires_at=expires_at)
+    _to_vendor(registration, "reminder", vendor_side(registration.deal), expires_at=expires_at)
+
+
+def registration_expired(registration: Registration) -> None:
+    days = current_app.config["REGISTRATION_EXPIRY_DAYS"]
+    _to_registering_partner(registration, "expired", days=days)
+    _to_vendor(registration, "expired", vendor_side(registration.deal), days=days)

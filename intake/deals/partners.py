@@ -1,4 +1,5 @@
-"""Partners answer a routed deal: accept, decline with a reason, or let their time to answer pass."""
+"""Partners answer a routed deal: accept, decline with a reason, or let their time to answer pass;
+the partner that fulfils it records whether it was won or lost."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from sqlalchemy import select
 
 from ..errors import Gone, NotNow
 from ..extensions import db
-from ..models import PartnerRequest, User
+from ..models import PartnerRequest, PartnerUser, User
 from ..models.types import utcnow
-from . import customer, decisions, lifecycle, notify, partner_requests, rules
+from . import customer, decisions, lifecycle, notify, partner_requests, rules, services
 
 
 class RequestGone(Gone):
@@ -157,3 +158,26 @@ def sweep(*, now: datetime | None = None) -> tuple[int, int]:
             lapse(request, actor=None, now=now)
         passed += 1
     return reminders, passed
+
+
+def fulfils(request: PartnerRequest) -> bool:
+    """Whether this request's partner fulfils the deal under the decision in force (and was asked by it)."""
+    deal = request.deal
+    version = deal.decisions[-1] if deal.decisions else None
+    if version is None or version.id != request.decision_id:
+        return False
+    fulfiller = version.routing.fulfilment
+    return fulfiller is not None and fulfiller.kind == "partner" and fulfiller.partner_id == request.partner_id
+
+
+def record_outcome(request: PartnerRequest, partner_user: PartnerUser, *, outcome: str, closed_on, final_value, reason):
+    """The partner that fulfils the deal records it won (date, value) or lost (date, value, why)."""
+    if partner_user.partner_id != request.partner_id:
+        raise NotNow("Only the partner that fulfils this deal records whether it was won or lost.")
+    lifecycle.lock(request.deal)
+    if not fulfils(request):
+        raise NotNow("Only the partner that fulfils this deal records whether it was won or lost.")
+    services.close_deal(
+        request.deal, outcome=outcome, closed_on=closed_on, final_value=final_value, reason=reason, actor=partner_user
+    )
+    notify.partner_closed(request.deal, request.partner)

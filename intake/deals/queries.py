@@ -49,7 +49,7 @@ def deal_history(deal: Deal) -> list[AuditEvent]:
         db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.entity == "deal", AuditEvent.entity_id == deal.id)
-            .options(selectinload(AuditEvent.actor))
+            .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.partner_user))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         )
     )

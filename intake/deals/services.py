@@ -6,11 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
-from ..errors import DomainError, FieldErrors
+from ..errors import DomainError, FieldErrors, NotNow
 from ..extensions import db
 from ..matching import InvalidDomain, normalise_company, normalise_domain, our_partner_named, registrable_domain
 from ..models import Account, Deal, Partner, Relationship, User
-from . import lifecycle
+from . import lifecycle, notify
 from .questionnaire import missing_answers
 
 ACCOUNT_FIELDS = ("name", "domain", "country", "vertical", "size_band", "vendor_strength", "vendor_since")
@@ -307,15 +307,24 @@ def _row_summary(row: Relationship) -> str:
 def complete_deal(deal: Deal, *, actor: User) -> None:
     """Check every required answer and move the deal from draft to awaiting_customer."""
     lifecycle.begin(deal, ("draft",), "This deal is already complete.", done=("awaiting_customer",))
+    if deal.rep is None:
+        raise NotNow("Give this registration a rep first (Registrations to assign): the rep takes it up.")
     missing = missing_answers(deal)
     if missing:
         raise Incomplete(missing)
     lifecycle.complete(deal, actor=actor)
+    if deal.registration is not None:
+        notify.registration_approved(deal)
 
 
 def discard_draft(deal: Deal, *, actor: User) -> None:
     """Throw a draft away, with what its questionnaire recorded; a completed deal cannot be discarded."""
     lifecycle.begin(deal, ("draft",), "Only a draft can be discarded; this deal is under way.")
+    if deal.registration is not None:
+        raise NotNow(
+            f"{deal.registration.partner.name} registered this deal: it cannot be discarded. "
+            "If it should not go on, the channel manager can withdraw it."
+        )
     lifecycle.discard(deal, actor=actor)
 
 

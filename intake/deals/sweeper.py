@@ -1,4 +1,5 @@
-"""The partner sweep inside the app process, for `make run`: reminders, and deadlines that passed.
+"""The partner sweep: reminders and passed deadlines of partner requests, and registrations that wait
+without progress. Inside the app process for `make run`.
 
 In production run `flask --app intake partners sweep` every few minutes from a timer instead
 (any number of servers may: each request is handled under its deal's lock, once).
@@ -31,18 +32,29 @@ def start_thread(app: Flask, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def _run(app: Flask, stop: threading.Event) -> None:
-    from . import partners
+def sweep() -> tuple[int, int, int, int]:
+    """One sweep: (request reminders, request deadlines passed, registration reminders, registrations expired)."""
+    from . import partners, registrations
 
+    reminders, passed = partners.sweep()
+    reminded, expired = registrations.sweep()
+    return reminders, passed, reminded, expired
+
+
+def _run(app: Flask, stop: threading.Event) -> None:
     seconds = float(app.config["PARTNER_SWEEP_SECONDS"])
     with app.app_context():
         log.info("Partner sweep started in the app process (every %.0f s).", seconds)
         while not stop.is_set():
             try:
-                reminders, passed = partners.sweep()
+                counts = sweep()
                 db.session.commit()
-                if reminders or passed:
-                    log.info("Partner sweep: %d reminder(s), %d deadline(s) passed.", reminders, passed)
+                if any(counts):
+                    log.info(
+                        "Partner sweep: %d reminder(s), %d deadline(s) passed, %d registration reminder(s), "
+                        "%d registration(s) expired.",
+                        *counts,
+                    )
             except Exception:
                 db.session.rollback()
                 log.exception("Partner sweep failed; trying again in %.0f s", seconds)

@@ -8,6 +8,7 @@ from .decisions import Decision, RulesOfEngagement
 from .outbox import OutboxMessage
 from .partner_requests import Document, PartnerRequest
 from .partners import Partner, PartnerUser, SignInLink, SignInRequest
+from .registrations import Registration
 from .users import LoginAttempt, User
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Partner",
     "PartnerRequest",
     "PartnerUser",
+    "Registration",
     "Relationship",
     "RulesOfEngagement",
     "SignInLink",

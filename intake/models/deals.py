@@ -19,7 +19,8 @@ class Deal(db.Model):
     # Bumped by every write to the deal or its answers: the write lock that serialises two tabs,
     # a double click or two servers (intake.deals.lifecycle.lock).
     lock_version: Mapped[int] = mapped_column(default=0)
-    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None only for a partner's registration waiting for the channel manager to assign a rep.
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
 
     # 1. Account: the customer contact for this deal
@@ -67,6 +68,8 @@ class Deal(db.Model):
     lost_reason: Mapped[str] = mapped_column(Text, default="")
 
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the status last changed (set with it by intake.deals.lifecycle): how long a deal has waited.
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -86,6 +89,8 @@ class Deal(db.Model):
 
     # What the customer stated, kept beside the rep's own answers.
     customer_answer = relationship("CustomerAnswer", back_populates="deal", uselist=False)
+    # The partner's registration this deal came from, when a partner registered it.
+    registration = relationship("Registration", back_populates="deal", uselist=False)
     customer_relationships = relationship(
         "Relationship",
         primaryjoin="and_(Deal.id == Relationship.deal_id, Relationship.source == 'customer')",

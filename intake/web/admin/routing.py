@@ -11,10 +11,10 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ...deals import audiences, decisions, lifecycle, partners
+from ...deals import audiences, decisions, lifecycle, partners, registrations
 from ...deals import rules as engagement
 from ...extensions import db
-from ...models import Deal, PartnerRequest
+from ...models import Deal, PartnerRequest, User
 from ...routing import Party
 from ...vocabulary import DEAL_STATUS, HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
 from ..errors import keeps_answers
@@ -26,6 +26,13 @@ from . import bp
 REASON = [DataRequired("Write the reason: it is kept with the decision."), Length(max=2000)]
 SHARE = "Share this reason with the partners (otherwise only the vendor side reads it)"
 CONFIRM = "I confirm: this decision removes a partner's role or credit, as said above"
+
+
+class AssignForm(IntakeForm):
+    """Give a partner's registration a rep."""
+
+    deal_id = HiddenField(filters=[optional_int])
+    rep_id = SelectField("Rep", [DataRequired("Choose a rep.")], coerce=optional_int)
 
 
 class DecideForm(IntakeForm):
@@ -124,12 +131,44 @@ def queue(reason: str):
         .options(selectinload(Deal.account), selectinload(Deal.rep), selectinload(Deal.decisions))
         .order_by(Deal.updated_at)
     ).all()
+    return render_template("admin/queue.html", deals=deals, reason=reason, queues=HOLD_REASON, counts=_queue_counts())
+
+
+def _queue_counts() -> dict[str, int]:
     counts = dict(
         db.session.execute(
             select(Deal.hold_reason, func.count()).where(Deal.status == "on_hold").group_by(Deal.hold_reason)
         ).all()
     )
-    return render_template("admin/queue.html", deals=deals, reason=reason, queues=HOLD_REASON, counts=counts)
+    counts["registrations"] = registrations.waiting_for_a_rep()
+    return counts
+
+
+@bp.route("/registrations", methods=["GET", "POST"], endpoint="registrations")
+@keeps_answers
+def registrations_to_assign():
+    """Partners' registrations for accounts without a rep: the channel manager gives each one."""
+    deals = registrations.to_assign()
+    reps = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)).all()
+    form = AssignForm()
+    form.rep_id.choices = opts([("", "Choose a rep")] + [(str(u.id), u.name) for u in reps])
+    if form.validate_on_submit():
+        deal = db.session.get(Deal, form.deal_id.data)
+        if deal is None or deal.registration is None:
+            abort(404)
+        rep = db.session.get(User, form.rep_id.data)
+        if attempt(form, registrations.assign, deal, rep, actor=current_user):
+            db.session.commit()
+            flash(f"Deal #{deal.id} is now {rep.name}'s to take up; they are told.", "success")
+            return redirect(url_for("admin.registrations"))
+    return render_form(
+        "admin/registrations.html",
+        form,
+        deals=deals,
+        reason="registrations",
+        queues=HOLD_REASON,
+        counts=_queue_counts(),
+    )
 
 
 @bp.route("/deals/<id:deal_id>/resolve", methods=["GET", "POST"])
@@ -155,15 +194,9 @@ def resolve(deal_id: int):
         return render_form("admin/resolve.html", form, deal=deal, s=view, contenders=[])
 
     form = ConflictForm(data={"based_on": _based_on(deal)})
-    ids = [deal.id, *version.routing.conflicts]
-    contenders = db.session.scalars(
-        select(Deal)
-        .where(Deal.id.in_(ids))
-        .options(selectinload(Deal.account), selectinload(Deal.rep))
-        .order_by(Deal.id)
-    ).all()
+    contenders = decisions.conflict_contenders(deal)
     form.keep.choices = opts(
-        (str(d.id), f"#{d.id} · {d.title} · {d.rep.name} · {DEAL_STATUS.word(d.status)}") for d in contenders
+        (str(d.id), f"#{d.id} · {d.title} · {_found_by(d)} · {DEAL_STATUS.word(d.status)}") for d in contenders
     )
     if form.validate_on_submit():
         kept = db.session.get(Deal, form.keep.data)
@@ -183,6 +216,13 @@ def resolve(deal_id: int):
     return render_form("admin/resolve.html", form, deal=deal, s=view, contenders=contenders)
 
 
+def _found_by(deal: Deal) -> str:
+    rep = deal.rep.name if deal.rep else "no rep yet"
+    if deal.registration is not None:
+        return f"registered by {deal.registration.partner.name} · {rep}"
+    return rep
+
+
 @bp.route("/deals/<id:deal_id>/override", methods=["GET", "POST"])
 @keeps_answers
 def override(deal_id: int):
@@ -190,6 +230,9 @@ def override(deal_id: int):
     if deal.account is None or deal.status not in lifecycle.DECIDABLE:
         flash("This deal cannot be routed now.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
+    if deal.status == "on_hold" and decisions.current(deal) is None:
+        flash("This registration waits for its conflict to be resolved before it can be routed.", "info")
+        return redirect(url_for("admin.resolve", deal_id=deal.id))
     proposal = decisions.propose(deal)
     form = _decide_form(deal, proposal)
     if _decided(form, deal, kind="override"):

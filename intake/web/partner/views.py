@@ -58,7 +58,7 @@ def request_page(found, *, layout: str, accept_url: str, decline_url: str, decli
         accept_form=ButtonForm(),
         decline_form=decline_form or DeclineForm(formdata=None),
         vendor=current_app.config["VENDOR_NAME"],
-        **more,
+        **{"outcome_form": None, **more},
     ), status
 
 
