@@ -192,6 +192,28 @@ def qualify(rep, today, *, account, contact, origin, need, qualification, landsc
     return deal
 
 
+def register_as_partner(email: str, today: date, **answers):
+    """A partner user registers a deal in the portal, through the registration service."""
+    from .deals import registrations
+    from .models import PartnerUser
+
+    user = db.session.scalar(select(PartnerUser).where(PartnerUser.email == email))
+    values = dict(
+        vertical="",
+        contact_name="Sam Buyer",
+        contact_email=f"sam@{answers['domain'].removeprefix('www.')}",
+        contact_phone="",
+        solutions=["Cloud platform"],
+        estimated_value=Decimal(60000),
+        currency="EUR",
+        close_date=today + timedelta(days=90),
+        since=date(2020, 5, 1),
+        notes="",
+    )
+    values.update(answers)
+    return registrations.register(user, values, form_key=f"demo-{answers['domain']}")
+
+
 def answer_as_customer(
     deal,
     *,
@@ -244,7 +266,7 @@ def answer_as_customer(
 def _seed_examples(reps, partner_rows, today) -> None:
     """The seed article's two worked examples, and two deals that compete for one account."""
     alice, bob = reps
-    thames, nordlicht, harbor = partner_rows[2], partner_rows[0], partner_rows[4]
+    thames, nordlicht = partner_rows[2], partner_rows[0]
 
     def account(index, **overrides):
         name, domain, country, vertical, size, strength = ACCOUNTS[index]
@@ -297,14 +319,30 @@ def _seed_examples(reps, partner_rows, today) -> None:
     )
     answer_as_customer(second, rows=[(nordlicht.id, 1)], fulfilment="no_preference", contact="no_preference")
 
-    # 3. Two deals for Maple Learning: Bob found one, a partner registered the other.
+    # 3. Two deals for Maple Learning: Bob found one, then a partner registered the account in its
+    #    portal and was told it is already registered; the channel manager finds it in the conflict queue.
     maple = ready(bob, 11, origin=dict(originator="vendor", origin_channel="meeting"), landscape=[])
     answer_as_customer(maple, rows=[], fulfilment="no_preference", contact="no_preference")
-    ready(
-        alice,
-        11,
-        origin=dict(originator="partner", originator_partner_id=harbor.id, origin_channel="referral"),
-        landscape=[dict(partner_id=harbor.id, strength=3)],
+    register_as_partner(
+        "dana@harbor.example",
+        today,
+        account_name="Maple Learning",
+        domain="www.maplelearning.example",
+        country="CA",
+        vertical="Education",
+        need="Their campus network needs replacing before the new term.",
+        strength=3,
+    )
+    # 3b. A partner registered a new customer nobody here knows: it waits for a rep in "Registrations to assign".
+    register_as_partner(
+        "oliver@thames.example",
+        today,
+        account_name="Kestrel Health Partners Ltd",
+        domain="kestrelhealth.example",
+        country="GB",
+        vertical="Healthcare",
+        need="Moving three clinics' records to the cloud; security review in the spring.",
+        strength=4,
     )
 
     # 4. One that got away: Northwind Clinics bought directly from us, then chose a competitor.

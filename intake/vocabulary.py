@@ -136,10 +136,11 @@ ORIGIN_CHANNEL = Words(
 )
 # Where a deal a partner registered stands, as the partner reads it in the portal (never why it is held).
 REGISTRATION_STAGE = Words(
-    ("received", "under_review", "with_customer", "routed", "won", "lost", "not_proceeding", "expired"),
+    ("received", "claimed", "under_review", "with_customer", "routed", "won", "lost", "not_proceeding", "expired"),
     {
         "received": "received: the rep takes it up",
-        "under_review": "under review by the channel manager",
+        "claimed": "already registered: in the conflict queue",
+        "under_review": "held for the channel manager",
         "with_customer": "the customer is asked how they want to buy",
         "routed": "routed",
         "won": "won",
@@ -149,7 +150,8 @@ REGISTRATION_STAGE = Words(
     },
     partner={
         "received": _l("Received: the vendor's team takes it up"),
-        "under_review": _l("Already registered: the channel manager reviews it"),
+        "claimed": _l("Already registered: the channel manager reviews it"),
+        "under_review": _l("The channel manager reviews who leads and who fulfils it"),
         "with_customer": _l("The customer is asked how they want to buy"),
         "routed": _l("Routed"),
         "won": _l("Won"),

@@ -3,7 +3,8 @@
 ACCESS says who may use each route; WHO_GETS_WHAT says, for each kind of route, what each
 visitor gets. One test per visitor walks every route with every method it takes, in a world of
 its own: two reps, each with a routed deal that has its customer's link and its partner's
-request, and the channel manager. The routes name the first rep's deal ("the deal").
+request, a deal the first deal's partner registered in the portal, and the channel manager. The
+routes name the first rep's deal ("the deal"), and the registration and its account.
 
 A new route without a row fails `test_every_route_has_a_row_in_the_access_matrix`.
 """
@@ -16,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from intake import tokens
-from intake.deals import customer, decisions, partner_requests
+from intake.deals import customer, decisions, partner_requests, registrations
 from intake.extensions import db
-from intake.models import CustomerLink, Deal, Decision, OutboxMessage, PartnerRequest, PartnerUser
+from intake.models import CustomerLink, Deal, Decision, OutboxMessage, PartnerRequest, PartnerUser, Registration
 
 from .conftest import answer_for, sign_in, sign_in_partner
 from .test_routed_mail import deliver
@@ -33,6 +34,8 @@ from .test_routed_mail import deliver
 #   sign-in link — whoever holds a partner user's one-time sign-in link (no visitor here does)
 #   portal   — a signed-in partner user (its own partner's pages)
 #   portal request — a signed-in partner user, on a request of its own partner's
+#   portal registration — a signed-in partner user, on a deal its own partner registered
+#   portal account — a signed-in partner user, on an account its own partner works with here
 ACCESS = {
     "static": "anyone",
     "auth.login": "anyone",
@@ -85,6 +88,12 @@ ACCESS = {
     "portal.accept": "portal request",
     "portal.decline": "portal request",
     "portal.summary_pdf": "portal request",
+    "portal.outcome": "portal request",
+    "portal.register": "portal",
+    "portal.registration": "portal registration",
+    "portal.relationships": "portal",
+    "portal.state_relationship": "portal account",
+    "admin.registrations": "admin",
 }
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route
@@ -113,16 +122,18 @@ OPENS, ITS_OWN, SIGN_IN, FORBIDDEN, NOT_FOUND = "opens", "its own", "sign in", "
 
 # fmt: off
 WHO_GETS_WHAT = {
-    #               anonymous  rep        other_rep  channel_manager customer   other_customer partner    other_partner partner_user other_partner_user
-    "anyone":       (OPENS,     OPENS,     OPENS,     OPENS,          OPENS,     OPENS,         OPENS,     OPENS,        OPENS,       OPENS),
-    "user":         (SIGN_IN,   OPENS,     OPENS,     OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      SIGN_IN,     SIGN_IN),
-    "own deal":     (SIGN_IN,   OPENS,     NOT_FOUND, OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      SIGN_IN,     SIGN_IN),
-    "admin":        (SIGN_IN,   FORBIDDEN, FORBIDDEN, OPENS,          SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      SIGN_IN,     SIGN_IN),
-    "link":         (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      OPENS,     ITS_OWN,       NOT_FOUND, NOT_FOUND,    NOT_FOUND,   NOT_FOUND),
-    "request":      (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     OPENS,     ITS_OWN,      NOT_FOUND,   NOT_FOUND),
-    "sign-in link": (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     NOT_FOUND, NOT_FOUND,    NOT_FOUND,   NOT_FOUND),
-    "portal":       (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      OPENS,       OPENS),
-    "portal request": (SIGN_IN, SIGN_IN,   SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,   SIGN_IN,      OPENS,       NOT_FOUND),
+    #                       anonymous  rep        other_rep  channel_manager  customer   other_customer  partner    other_partner  partner_user  other_partner_user
+    "anyone":               (OPENS,     OPENS,     OPENS,     OPENS,           OPENS,     OPENS,          OPENS,     OPENS,         OPENS,        OPENS),
+    "user":                 (SIGN_IN,   OPENS,     OPENS,     OPENS,           SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,      SIGN_IN),
+    "own deal":             (SIGN_IN,   OPENS,     NOT_FOUND, OPENS,           SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,      SIGN_IN),
+    "admin":                (SIGN_IN,   FORBIDDEN, FORBIDDEN, OPENS,           SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,      SIGN_IN),
+    "link":                 (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,       OPENS,     ITS_OWN,        NOT_FOUND, NOT_FOUND,     NOT_FOUND,    NOT_FOUND),
+    "request":              (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,       NOT_FOUND, NOT_FOUND,      OPENS,     ITS_OWN,       NOT_FOUND,    NOT_FOUND),
+    "sign-in link":         (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,       NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     NOT_FOUND,    NOT_FOUND),
+    "portal":               (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        OPENS),
+    "portal request":       (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        NOT_FOUND),
+    "portal registration":  (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        NOT_FOUND),
+    "portal account":       (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        NOT_FOUND),
 }
 # fmt: on
 
@@ -140,6 +151,9 @@ STATUSES = {
 
 # Who may read the deal at all; no other visitor ever reads its account's name or its rep's.
 READERS_OF_THE_DEAL = {"rep", "channel_manager", "customer", "partner", "partner_user"}
+# Who may read what a partner registered: the partner's own users and the channel manager (the
+# registration waits for a rep), never another partner, a rep, a customer or a request's link.
+READERS_OF_THE_REGISTRATION = {"channel_manager", "partner_user"}
 
 # A token shaped like ours that was never issued: what a visitor who holds none tries.
 NEVER_ISSUED = "n" * 32
@@ -202,6 +216,7 @@ class World:
     values: dict  # what each route's arguments take
     names: tuple[str, ...]  # what names the deal: its account and its rep
     other_names: tuple[str, ...]  # what names the other deal
+    registered_names: tuple[str, ...]  # what names the deal the first deal's partner registered
     people: dict  # each member of staff who signs in -> their user
     partner_users: dict  # each partner user who signs in to the portal -> their email
     tokens: dict  # each visitor who holds a token -> that token
@@ -219,6 +234,35 @@ def _routed_deal(make_deal, make_account, rep, partner, account_name: str) -> tu
     return deal, tokens.token_for(link)
 
 
+def _registration(partner) -> Registration:
+    """A deal the partner's user registers in the portal, for an account nobody has claimed."""
+    partner_user = db.session.scalars(select(PartnerUser).where(PartnerUser.partner_id == partner.id)).one()
+    found = registrations.register(
+        partner_user,
+        {
+            "account_name": "Quayside Logistics Ltd",
+            "domain": "quayside.example",
+            "country": "GB",
+            "vertical": "",
+            "contact_name": "Quinn Quayle",
+            "contact_email": "quinn@quayside.example",
+            "contact_phone": "",
+            "need": "A warehouse system that scales.",
+            "solutions": [],
+            "estimated_value": None,
+            "currency": "",
+            "close_date": None,
+            "strength": 4,
+            "since": None,
+            "notes": "",
+        },
+        form_key="the-world-s-registration",
+    )
+    db.session.commit()
+    assert not found.clashed and found.deal.status == "draft"
+    return found
+
+
 def _request_token(deal) -> str:
     request = partner_requests.of_decision(deal.decisions[-1])[0]
     return partner_requests.url(request).rsplit("/", 1)[1]
@@ -226,12 +270,14 @@ def _request_token(deal) -> str:
 
 @pytest.fixture
 def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp) -> World:
-    """Two reps' routed deals, each with its customer's link and its partner's request; and the channel manager."""
+    """Two reps' routed deals, each with its customer's link and its partner's request; a deal the first one's
+    partner registered; and the channel manager."""
     rep = make_user("rep", name="Alice Archer", email="alice@example.com")
     other_rep = make_user("rep", name="Bob Baker", email="bob@example.com")
     deal, link_token = _routed_deal(make_deal, make_account, rep, thames, "Harbour Freight GmbH")
     deliver(app)  # the deal's mail, with the summary PDFs the worker renders and stores
     other_deal, other_link_token = _routed_deal(make_deal, make_account, other_rep, borealis, "Alpine Dairy AG")
+    registration = _registration(thames)  # the deal's partner registered one of its own, too
     message = (
         db.session.query(OutboxMessage)
         .filter(OutboxMessage.kind == "routed_vendor", OutboxMessage.deal_id == deal.id)
@@ -240,6 +286,9 @@ def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp)
     values = {
         "deal_id": deal.id,
         "request_id": partner_requests.of_decision(deal.decisions[-1])[0].id,
+        # What the deal's partner registered, and the account of it: one it works with here.
+        "registration_id": registration.id,
+        "account_id": registration.deal.account_id,
         "version": deal.decisions[-1].version,
         "copy": "vendor",
         "message_id": message.id,
@@ -258,6 +307,7 @@ def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp)
         values=values,
         names=("Harbour Freight GmbH", "Alice Archer"),
         other_names=("Alpine Dairy AG", "Bob Baker"),
+        registered_names=("Quayside Logistics Ltd", "Quinn Quayle"),
         people={"rep": rep, "other_rep": other_rep, "channel_manager": boss},
         partner_users={"partner_user": thames.contact_email, "other_partner_user": borealis.contact_email},
         tokens={
@@ -340,6 +390,10 @@ def test_every_route_answers_each_visitor_as_the_matrix_says(app, world, visitor
             wrong.append(f"{cell}: another rep's deal does not read as a missing one")
         if visitor not in READERS_OF_THE_DEAL and any(name in page for name in world.names):
             wrong.append(f"{cell}: shows the deal ({', '.join(n for n in world.names if n in page)})")
+        if visitor not in READERS_OF_THE_REGISTRATION and any(name in page for name in world.registered_names):
+            wrong.append(
+                f"{cell}: shows the partner's registration ({', '.join(n for n in world.registered_names if n in page)})"
+            )
         if outcome(audience, visitor) == ITS_OWN and method == "GET":
             if not any(name in page for name in world.other_names):
                 wrong.append(f"{cell}: does not show the visitor's own deal")

@@ -3,7 +3,7 @@ import logging
 from sqlalchemy import func, select, text
 
 from intake.extensions import db
-from intake.models import Account, Deal, Partner, User
+from intake.models import Account, Deal, Partner, PartnerUser, Registration, User
 
 
 def test_demo_data_loads_once_with_what_a_new_user_needs(app):
@@ -14,7 +14,14 @@ def test_demo_data_loads_once_with_what_a_new_user_needs(app):
     assert roles == {"admin": 1, "rep": 2}
     partners = db.session.scalars(select(Partner)).all()
     assert len(partners) == 6 and len({c for p in partners for c in p.countries}) >= 4
-    assert db.session.scalar(select(func.count()).select_from(Account)) == 12
+    # The twelve accounts of the reps' deals, and one a partner registered that nobody here knew.
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 13
+    # Every partner's contact signs in to the portal; one registration clashed, one waits for a rep.
+    assert db.session.scalar(select(func.count()).select_from(PartnerUser)) == 6
+    registered = {r.deal.account.name: r for r in db.session.scalars(select(Registration))}
+    assert registered["Maple Learning Inc"].clashed and registered["Maple Learning Inc"].deal.hold_reason == "conflict"
+    assert not registered["Kestrel Health Partners Ltd"].clashed
+    assert registered["Kestrel Health Partners Ltd"].deal.rep is None
     statuses = set(db.session.scalars(select(Deal.status)))
     assert {"draft", "awaiting_customer", "ready_to_route", "routed", "accepted", "won", "lost"} <= statuses
     # Made the way users make them: every deal past routing has its decision and its snapshot.

@@ -25,15 +25,16 @@ import pypdf
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from intake.deals import partner_requests
+from intake.deals import partner_requests, registrations
 from intake.extensions import db
-from intake.models import CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, User
+from intake.models import CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, Registration, User
 
 from .conftest import PASSWORD, sign_in, sign_in_partner
 from .hostile import (
+    DOMAINS,
     EMAILS,
     IDS,
     MARKUP,
@@ -770,13 +771,15 @@ ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 @pytest.fixture
 def world(app, client, rep, ready, make_partner, smtp):
-    """One of everything a URL names: a routed deal, its mail and PDFs, its customer's link, its partner's request."""
+    """One of everything a URL names: a routed deal, its mail and PDFs, its customer's link, its partner's request,
+    a deal the partner registered and its account."""
     partner = make_partner(name="Thames Cloud")
     deal = ready(partner=partner, strength=5, fulfilment="partner", originator="customer")
     link = customer_link(client, deal)
     deal = route(client, deal)
     deliver(app)
     message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "routed_vendor")).one()
+    registration = register_as(partner)
     return {
         "deal_id": deal.id,
         "user_id": rep.id,
@@ -792,6 +795,8 @@ def world(app, client, rep, ready, make_partner, smtp):
         "token": link.rsplit("/", 1)[1],
         "request_token": partner_token(deal),
         "filename": "intake.css",
+        "registration_id": registration.id,
+        "account_id": registration.deal.account_id,
     }
 
 
@@ -1127,6 +1132,184 @@ def test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx(
     assert_nothing_found(fuzzer)
 
 
+# ------------------------------------------------------------------------------- registering deals in the portal
+
+
+def register_as(partner, **values) -> Registration:
+    """A deal the partner's user registers, as the portal's form sends it (what the test leaves out, plain)."""
+    partner_user = db.session.scalars(select(PartnerUser).where(PartnerUser.partner_id == partner.id)).first()
+    n = db.session.scalar(select(func.count()).select_from(Registration)) + 1
+    answers = {
+        "account_name": f"Registered {n} Ltd",
+        "domain": f"registered{n}.example",
+        "country": "GB",
+        "vertical": "",
+        "contact_name": "Quinn Quayle",
+        "contact_email": "",
+        "contact_phone": "",
+        "need": "A warehouse system.",
+        "solutions": [],
+        "estimated_value": None,
+        "currency": "",
+        "close_date": None,
+        "strength": 3,
+        "since": None,
+        "notes": "",
+        **values,
+    }
+    found = registrations.register(partner_user, answers, form_key=f"fuzz-{n}")
+    db.session.commit()
+    return found
+
+
+def registration_fields(app) -> list[Field]:
+    """The portal's registration form; "fresh" is put in as a new form key, or a domain nobody registered."""
+    return [
+        Field("form_key", st.just("fresh"), anything(), plain="fresh"),
+        text("account_name", 160),
+        Field(
+            "domain",
+            choice("fresh", "fresh", "quayside.example", "https://www.Quayside.example/about", ""),
+            st.sampled_from(DOMAINS),
+            plain="fresh",
+            kind="domain",
+        ),
+        one_of("country", "GB", "DE", "", "XX", "gb"),
+        one_of("vertical", *app.config["VERTICALS"], ""),
+        text("contact_name", 120),
+        email("contact_email", "quinn@quayside.example", ""),
+        one_of("contact_phone", "+44 20 7946 0000", "", hostile=st.sampled_from([*NUMBERS, *STORABLE])),
+        text("need", 2000),
+        checkboxes("solutions", app.config["CATALOGUE"]),
+        number("estimated_value", "50000", "", "0", "99999.99", "1e3"),
+        one_of("currency", *app.config["CURRENCIES"], ""),
+        day("close_date", future=True),
+        number("strength", 4, 0, 1, 2, 3, 5, ""),
+        day("since", blank=True),
+        text("notes", 2000),
+    ]
+
+
+def test_registering_a_deal_in_the_portal_answers_hostile_input_without_a_5xx(app, fuzzer, manager, thames):
+    app.config.update(REGISTRATIONS_PER_HOUR=10**6)  # the fuzzer registers far more than a partner may in an hour
+    portal = sign_in_partner(app, thames.contact_email)
+    hidden = portal.hidden("/partner/register")
+    fresh = iter(range(1, 10**6))
+
+    def each(submission):
+        if submission.value("form_key") == "fresh":  # a form shown anew: each plain one registers anew
+            submission = with_values(submission, form_key=f"key-{next(fresh)}")
+        if submission.value("domain") == "fresh":
+            submission = with_values(submission, domain=f"fresh{next(fresh)}.example")
+        response = fuzzer.post(portal, "/partner/register", submission, hidden=hidden)
+        if not accepted(response, submission):
+            return
+        what = submission.describe()
+        location = response.headers["Location"]
+        registration = db.session.get(Registration, int(location.rstrip("/").rsplit("/", 1)[1]))
+        deal = registration.deal
+        fuzzer.check_unique(deal.solutions, "POST /partner/register", what, "solutions")
+        said = [deal.account.name, deal.contact_name, deal.contact_email, deal.pain_other, registration.notes]
+        if (page := fuzzer.read(portal, location, f"the registration after: {what}")) is not None:
+            fuzzer.check_page(page.get_data(as_text=True), "GET /partner/registrations/<id>", what, shown_values=said)
+        if carries_markup(submission):
+            pages = [(portal, "/partner/", True), (portal, "/partner/relationships", True)]
+            pages += [(manager, f"/deals/{deal.id}", True), (manager, "/admin/registrations", deal.rep_id is None)]
+            pages += [(manager, "/admin/queues/conflict", registration.clashed)]  # a clash waits there
+            for browser, url, shows_it in pages:
+                if (page := fuzzer.read(browser, url, f"a page showing the registration after: {what}")) is not None:
+                    shown_values = said[:1] if shows_it else []
+                    fuzzer.check_page(page.get_data(as_text=True), f"GET {url}", what, shown_values=shown_values)
+
+    explore(registration_fields(app), each, examples=15)
+    assert db.session.scalar(select(func.count()).select_from(Registration)) >= 10, "the plain form registers"
+    assert_nothing_found(fuzzer)
+
+
+def test_stating_a_relationship_and_recording_won_or_lost_in_the_portal_answer_hostile_input_without_a_5xx(
+    app, client, fuzzer, rep, ready, thames, make_account
+):
+    portal = sign_in_partner(app, thames.contact_email)
+    deals = [partner_led_deal(client, ready, thames)]
+    relationship = f"/partner/relationships/{deals[0].account_id}"
+    hidden = portal.hidden("/partner/relationships")
+
+    def each_statement(submission):
+        response = fuzzer.post(portal, relationship, submission, hidden=hidden)
+        if accepted(response, submission) and (page := fuzzer.read(portal, "/partner/relationships", "the list")):
+            fuzzer.check_page(page.get_data(as_text=True), "GET /partner/relationships", submission.describe())
+
+    explore([number("strength", 3, 0, 1, 2, 4, 5, ""), day("since", blank=True)], each_statement, examples=8)
+    # An account the partner does not work with here, and one that is not there: both as if missing.
+    for account_id in (make_account(name="Nobody's Partner GmbH").id, 2**31):
+        fuzzer.post(
+            portal,
+            f"/partner/relationships/{account_id}",
+            Submission((("strength", "5"),), f"the account {account_id}, not the partner's", "page", "percent"),
+            hidden=hidden,
+        )
+    pages = {}
+    fields = [
+        one_of("outcome", "won", "lost"),
+        day("closed_on"),
+        number("final_value", "50000", "0", "123.45"),
+        text("lost_reason", 2000),
+    ]
+
+    def each_outcome(submission):
+        request_id = partner_requests.of_deal(deals[-1].id)[-1].id
+        page = f"/partner/requests/{request_id}"
+        if page not in pages:
+            pages[page] = portal.hidden(page)
+        response = fuzzer.post(portal, f"{page}/outcome", submission, hidden=pages[page])
+        if not accepted(response, submission):
+            return
+        what = submission.describe()
+        if (shown_page := fuzzer.read(portal, page, "the request in the portal after recording it")) is not None:
+            fuzzer.check_page(shown_page.get_data(as_text=True), "GET /partner/requests/<id>", what)
+        if carries_markup(submission):
+            if (
+                deal_page := fuzzer.read(client, f"/deals/{deals[-1].id}", f"the rep's deal page after: {what}")
+            ) is not None:
+                fuzzer.check_page(deal_page.get_data(as_text=True), "GET /deals/<deal_id>", what)
+        if len(deals) < 4:  # a closed deal stays closed: go on with another
+            deals.append(partner_led_deal(client, ready, thames))
+
+    explore(fields, each_outcome, examples=10)
+    assert_nothing_found(fuzzer)
+
+
+def test_assigning_registrations_to_reps_answers_hostile_input_without_a_5xx(app, fuzzer, manager, thames, make_user):
+    reps = [make_user("rep", name=STORABLE[0]), make_user("rep", name=STORABLE[1])]
+    gone = make_user("rep", name="Gone Rep", is_active=False)
+    # Registrations of accounts nobody owns, named with hostile text: they wait for the channel manager.
+    pool = [register_as(thames, account_name=STORABLE[i] + f" {i}") for i in range(3)]
+    hidden = manager.hidden("/admin/registrations")
+
+    def each(submission):
+        if submission.value("deal_id") == "waiting":
+            submission = with_values(submission, deal_id=str(pool[-1].deal_id))
+        response = fuzzer.post(manager, "/admin/registrations", submission, hidden=hidden)
+        if response is not None and response.status_code == 400:  # the form shown again, with the hostile names
+            names = [r.deal.account.name for r in pool if r.deal.rep_id is None] + [u.name for u in reps]
+            fuzzer.check_page(response.get_data(as_text=True), "POST /admin/registrations", "", shown_values=names)
+        if accepted(response, submission):
+            what = submission.describe()
+            if (page := fuzzer.read(manager, "/admin/registrations", f"the registrations after: {what}")) is not None:
+                fuzzer.check_page(page.get_data(as_text=True), "GET /admin/registrations", what)
+            n = len(pool)
+            pool.append(register_as(thames, account_name=STORABLE[n % len(STORABLE)] + f" {n}"))
+
+    fields = [
+        Field("deal_id", st.just("waiting"), st.sampled_from(IDS), plain="waiting", kind="id"),
+        an_id("rep_id", reps[0].id, reps[1].id, gone.id, ""),
+    ]
+    explore(fields, each, examples=10)
+    assigned = db.session.scalars(select(Deal).where(Deal.id.in_([r.deal_id for r in pool]), Deal.rep_id.is_not(None)))
+    assert {deal.rep_id for deal in assigned} <= {reps[0].id, reps[1].id}, "a registration went to an inactive rep"
+    assert_nothing_found(fuzzer)
+
+
 # ------------------------------------------------------------------------------------ every form is fuzzed
 
 
@@ -1164,6 +1347,14 @@ FUZZED_FORMS = {
     "portal.logout": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
     "portal.accept": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
     "portal.decline": "test_the_partner_portal_and_its_users_answer_hostile_input_without_a_5xx",
+    "portal.register": "test_registering_a_deal_in_the_portal_answers_hostile_input_without_a_5xx",
+    "portal.state_relationship": (
+        "test_stating_a_relationship_and_recording_won_or_lost_in_the_portal_answer_hostile_input_without_a_5xx"
+    ),
+    "portal.outcome": (
+        "test_stating_a_relationship_and_recording_won_or_lost_in_the_portal_answer_hostile_input_without_a_5xx"
+    ),
+    "admin.registrations": "test_assigning_registrations_to_reps_answers_hostile_input_without_a_5xx",
 }
 
 

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +25,10 @@ from intake.deals import partner_requests
 from intake.extensions import db
 from intake.models import Deal, OutboxMessage
 
+from .chromium_thread import chromium_on_a_thread
 from .conftest import PASSWORD, answer_for
 from .test_customer_link import create_link
+from .test_fuzz import register_as
 from .test_routed_mail import deliver
 from .test_routing_flow import route
 
@@ -82,31 +83,11 @@ def chromium(node):
     if not shutil.which(CHROMIUM):
         _unavailable(f"there is no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401  (only whether it is installed)
     except ImportError:
         _unavailable("Playwright is not installed (pip install -e '.[test]')")
-    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
-    held = {}
-
-    def start():
-        held["playwright"] = sync_playwright().start()
-        held["browser"] = held["playwright"].chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-
-    def stop():
-        if "browser" in held:
-            held["browser"].close()
-        if "playwright" in held:
-            held["playwright"].stop()
-
-    try:
-        worker.submit(start).result()
-        yield lambda job, *args: worker.submit(job, held["browser"], *args).result()
-    finally:
-        worker.submit(stop).result()
-        worker.shutdown()
+    with chromium_on_a_thread(CHROMIUM, "chromium") as run:
+        yield run
 
 
 # ---------------------------------------------------------------- reading pages in Chromium
@@ -114,12 +95,16 @@ def chromium(node):
 
 @dataclass(frozen=True)
 class Visit:
-    """A page to check: opened at `path`, or reached by pressing the button `press` on the page before."""
+    """A page to check: opened at `path`, or reached by pressing the button `press` on the page before.
+
+    A page not `checked` is only passed through on the way to the next (another test checks it).
+    """
 
     name: str
     path: str | None = None
     press: str | None = None
     status: int = 200
+    checked: bool = True
 
 
 @dataclass
@@ -225,6 +210,10 @@ def _read_pages(browser, base_url: str, visits: list[Visit], email: str | None, 
             response = page.goto(base_url + visit.path) if visit.path else None
             if visit.press:
                 response = press(visit.press)
+            if not visit.checked:
+                assert response.status == visit.status, f"{visit.name}: {page.url} answered {response.status}"
+                console.clear()
+                continue
             pages.append(check(visit.name, response, visit.status))
             assert email is None or "/login" not in pages[-1].url, f"{visit.name}: signed out, at {pages[-1].url}"
         return pages
@@ -351,27 +340,67 @@ def test_the_partners_request_page_is_accessible_valid_and_needs_no_inline_code(
     assert_pages_hold(node, chromium(_read_pages, live_server, visits, None, DESK), tmp_path)
 
 
+def _sign_in_link(app, partner) -> str:
+    """The path of the sign-in link the partner's user asks for on the portal's sign-in page, read from its mail."""
+    app.test_client().submit("/partner/login", {"email": partner.contact_email})
+    message = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "partner_sign_in").order_by(OutboxMessage.id.desc())
+    ).first()
+    return re.search(r"/partner/sign-in/[A-Za-z0-9_-]+", message.text_body).group(0)
+
+
 def test_the_partner_portal_is_accessible_valid_and_needs_no_inline_code(
     app, chromium, node, live_server, client, rep, make_deal, thames, tmp_path
 ):
-    deal, _ = _routed_deal_with_link(client, make_deal, rep, thames)  # a request waiting on the portal's home
+    deal, _ = _routed_deal_with_link(client, make_deal, rep, thames)  # a request the partner fulfils
     request_id = partner_requests.of_deal(deal.id)[-1].id
-    asking = app.test_client()
-    asking.submit("/partner/login", {"email": thames.contact_email})
-    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "partner_sign_in")).one()
-    sign_in_path = re.search(r"/partner/sign-in/[A-Za-z0-9_-]+", message.text_body).group(0)
+    # Two deals the partner registered: one for an account nobody had claimed, one for the routed deal's.
+    free = register_as(thames, account_name="Quayside Logistics Ltd", notes="Met them at a trade fair.")
+    clashed = register_as(thames, account_name=deal.account.name, domain=deal.account.domain)
+    assert (free.clashed, clashed.clashed) == (False, True)
+    sign_in_path = _sign_in_link(app, thames)
     visits = [
         Visit("the portal's sign-in", "/partner/login"),
         # On a phone set to German, as the customer's pages: the portal follows the browser's language.
         Visit("the portal's sign-in without an email", press="Anmeldelink per E-Mail senden", status=400),
         Visit("a sign-in link, opened", sign_in_path),
-        Visit("the portal's home, signed in", press="Anmelden"),
-        Visit("the portal's home in English", "/partner/?lang=en"),
+        # The home is checked below, on its own.
+        Visit("the portal's home, signed in", press="Anmelden", checked=False),
         Visit("a request in the portal", f"/partner/requests/{request_id}"),
+        Visit("a request in the portal in English", f"/partner/requests/{request_id}?lang=en"),
         Visit("a request in the portal declined without a reason", press="Decline", status=400),
+        Visit("a request in the portal, won or lost sent without saying which", press="Record the outcome", status=400),
+        Visit("registering a deal", "/partner/register"),
+        Visit("registering a deal with answers missing", press="Register the deal", status=400),
+        Visit("a registration for an account nobody had claimed", f"/partner/registrations/{free.id}"),
+        Visit("a registration for an account already registered", f"/partner/registrations/{clashed.id}"),
+        Visit("the partner's relationships with two accounts", "/partner/relationships"),
         Visit("a sign-in link used already", sign_in_path, status=410),
     ]
-    assert_pages_hold(node, chromium(_read_pages, live_server, visits, None, PHONE), tmp_path)
+    pages = chromium(_read_pages, live_server, visits, None, PHONE)
+    assert_pages_hold(node, pages, tmp_path)
+    shown = {page.name: page.html for page in pages}
+    # The partner fulfils the routed deal: its request offers to record won or lost.
+    assert f'action="/partner/requests/{request_id}/outcome"' in shown["a request in the portal in English"]
+    assert "Registered." in shown["a registration for an account nobody had claimed"]
+    assert "Already registered." in shown["a registration for an account already registered"]
+    assert shown["registering a deal with answers missing"].count('class="field-error"') >= 4
+    assert shown["the partner's relationships with two accounts"].count('action="/partner/relationships/') == 2
+
+
+def test_the_partner_portals_home_is_accessible_valid_and_needs_no_inline_code(
+    app, chromium, node, live_server, client, rep, make_deal, thames, tmp_path
+):
+    _routed_deal_with_link(client, make_deal, rep, thames)  # a request waiting on the portal's home
+    register_as(thames, account_name="Quayside Logistics Ltd")
+    visits = [
+        Visit("a sign-in link, opened", _sign_in_link(app, thames), checked=False),
+        Visit("the portal's home, signed in", press="Anmelden"),
+        Visit("the portal's home in English", "/partner/?lang=en"),
+    ]
+    pages = chromium(_read_pages, live_server, visits, None, PHONE)
+    assert_pages_hold(node, pages, tmp_path)
+    assert re.search(r"<title>Thames Cloud · [^<]*</title>", pages[-1].html), "the title names the partner"
 
 
 def test_the_reps_pages_are_accessible_valid_and_need_no_inline_code(
@@ -427,6 +456,7 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
     conflicting = ready(account=contested, originator="vendor")
     route(client, conflicting)
     assert [db.session.get(Deal, d.id).hold_reason for d in (aligning, conflicting)] == ["needs_alignment", "conflict"]
+    waiting = register_as(thames, account_name="Quayside Logistics Ltd")  # an account nobody owns: it needs a rep
     deliver(app)
     summary = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.deal_id == routed.id, OutboxMessage.kind == "routed_vendor")
@@ -445,12 +475,16 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
         Visit("resolving an alignment", f"/admin/deals/{aligning.id}/resolve"),
         Visit("resolving a conflict", f"/admin/deals/{conflicting.id}/resolve"),
         Visit("overriding a decision", f"/admin/deals/{routed.id}/override"),
+        Visit("registrations to assign", "/admin/registrations"),
+        Visit("registrations to assign, one sent without a rep", press="Assign", status=400),
         Visit("the rules of engagement", "/admin/rules"),
         Visit("mail", "/admin/mail"),
         Visit("a message, with its HTML in a frame", f"/admin/mail/{summary.id}"),
     ]
     pages = chromium(_read_pages, live_server, visits, boss.email, DESK)
     assert_pages_hold(node, pages, tmp_path)
+    shown = {page.name: page.html for page in pages}
+    assert f"#{waiting.deal_id} Quayside Logistics Ltd" in shown["registrations to assign"], "it waits for a rep"
     # The message's own HTML shows in its frame, styles and all, under a policy of its own.
     assert [routed.account.name in text for text in pages[-1].frames] == [True]
 

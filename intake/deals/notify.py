@@ -240,6 +240,7 @@ def _to_registering_partner(registration: Registration, event: str, **context) -
         registration.deal,
         event=event,
         user=user,
+        registration=registration,
         portal_url=f"{base}/partner/registrations/{registration.id}",
         **context,
     )

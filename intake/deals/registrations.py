@@ -191,6 +191,8 @@ def _create(partner_user: PartnerUser, values: dict, form_key: str) -> Registrat
         partner=partner,
         partner_user=partner_user,
         form_key=form_key,
+        account_name=values["account_name"],
+        domain=values["domain"],
         clashed=clashes,
         notes=values["notes"],
     )
@@ -353,6 +355,8 @@ def stage(deal: Deal) -> str:
     """Where a registered deal stands, as the partner reads it (intake.vocabulary.REGISTRATION_STAGE)."""
     if deal.registration is not None and deal.registration.expired_at is not None:
         return "expired"
+    if deal.status == "on_hold" and deal.hold_reason == "conflict":
+        return "claimed"
     return {
         "draft": "received",
         "on_hold": "under_review",

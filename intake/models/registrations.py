@@ -24,6 +24,9 @@ class Registration(db.Model):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     partner_user_id: Mapped[int] = mapped_column(ForeignKey("partner_users.id"))
     form_key: Mapped[str] = mapped_column(String(64))
+    # The company as the partner gave it (the deal's account may be one we had, under our own name for it).
+    account_name: Mapped[str] = mapped_column(String(160), default="")
+    domain: Mapped[str] = mapped_column(String(253), default="")
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The account already had an open deal: the partner was told so, and the deal waits in the conflict queue.
     clashed: Mapped[bool] = mapped_column(default=False)

@@ -153,7 +153,7 @@ def registrations_to_assign():
     form = AssignForm()
     form.rep_id.choices = opts([("", "Choose a rep")] + [(str(u.id), u.name) for u in reps])
     if form.validate_on_submit():
-        deal = db.session.get(Deal, form.deal_id.data)
+        deal = db.session.get(Deal, form.deal_id.data) if form.deal_id.data is not None else None
         if deal is None or deal.registration is None:
             abort(404)
         rep = db.session.get(User, form.rep_id.data)
