@@ -251,6 +251,12 @@ PARTY_ROLE = Words(
         "relationship_credit": "keeps relationship credit for its relationship with the customer",
     },
 )
+# The credit a party earns from a decision (PRODUCT.md "Credit, ledger and scorecards"), as the ledger keeps it.
+CREDIT = Words(
+    ("lead", "fulfilment", "origination", "relationship"),
+    {"lead": "lead", "fulfilment": "fulfilment", "origination": "origination", "relationship": "relationship"},
+)
+CREDIT_OUTCOME = Words(("won", "lost", "withdrawn"), {"won": "won", "lost": "lost", "withdrawn": "withdrawn"})
 DECISION_KIND = Words(
     DECISION_KINDS,
     {
@@ -343,6 +349,8 @@ VOCABULARY: dict[str, Words] = {
     "language": LANGUAGE,
     "tier": TIER,
     "party_role": PARTY_ROLE,
+    "credit": CREDIT,
+    "credit_outcome": CREDIT_OUTCOME,
     "decision_kind": DECISION_KIND,
     "trace_rule": TRACE_RULE,
     "flag": FLAG,

@@ -94,6 +94,8 @@ ACCESS = {
     "portal.relationships": "portal",
     "portal.state_relationship": "portal account",
     "admin.registrations": "admin",
+    "admin.reciprocity_ledger": "admin",
+    "admin.ledger_deals": "admin",
 }
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route
@@ -300,6 +302,8 @@ def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp)
         "partner_user_id": db.session.scalar(select(PartnerUser.id).where(PartnerUser.partner_id == borealis.id)),
         "key": "account",
         "reason": "needs_alignment",
+        "quarter": "2026-Q4",
+        "side": "brought",
         "filename": "intake.css",
     }
     return World(

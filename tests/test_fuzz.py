@@ -797,6 +797,8 @@ def world(app, client, rep, ready, make_partner, smtp):
         "filename": "intake.css",
         "registration_id": registration.id,
         "account_id": registration.deal.account_id,
+        "quarter": "2026-Q4",
+        "side": "brought",
     }
 
 

@@ -57,3 +57,31 @@ def test_each_partners_contact_becomes_its_first_partner_user_on_upgrade(make_em
             ).all()
         assert [tuple(row) for row in users] == [("Thames Cloud", "Oliver Smith", "oliver@thames.example", True)]
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_decisions_made_before_credit_records_get_the_credit_they_earned_on_upgrade(make_empty_database, engine):
+    """The demo's deals decided by today's services, their credit dropped (the schema before), upgraded again:
+    the credit read back from each stored decision is the credit the services wrote."""
+    from intake import demo_data
+
+    url = make_empty_database(engine)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    query = (
+        "SELECT deal_id, decision_id, party, partner_id, credit, originator, value, in_force, outcome, closed_on,"
+        " final_value FROM credits ORDER BY deal_id, decision_id, party, partner_id, credit"
+    )
+    with app.app_context():
+        upgrade()
+        demo_data.load()
+        db.session.commit()
+        with db.engine.connect() as connection:
+            written = [tuple(row) for row in connection.execute(db.text(query))]
+        db.session.remove()
+        downgrade(revision="0009")
+        upgrade()
+        with db.engine.connect() as connection:
+            backfilled = [tuple(row) for row in connection.execute(db.text(query))]
+        assert {row[8] for row in written} >= {None, "won", "lost"}  # the demo holds open, won and lost deals
+        assert backfilled == written
+        db.engine.dispose()

@@ -19,7 +19,7 @@ from ..models import Deal, Partner, User
 from ..models import Decision as Version
 from ..routing.model import VENDOR, partner
 from ..vocabulary import OPEN_STATUSES
-from . import customer, lifecycle, notify, partner_requests, snapshot
+from . import credit, customer, lifecycle, notify, partner_requests, snapshot
 from . import facts as deal_facts
 
 
@@ -242,6 +242,7 @@ def _record(
     db.session.add(version)
     db.session.flush()
     lifecycle.decided(deal, decision, actor=actor, kind=kind, version=version.version, reason=reason)
+    credit.record(deal, version, decision, proposal.facts.input.originator)
     requests = {}
     if decision.status == "routable":
         # The partners that lead or fulfil are asked to accept; one with no address still gets a

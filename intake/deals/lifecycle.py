@@ -30,6 +30,7 @@ from ..extensions import db
 from ..models import Deal, Relationship, User
 from ..routing import Decision as Routing
 from ..vocabulary import JUST_HAPPENED
+from . import credit
 
 EDITABLE = ("draft", "awaiting_customer")
 # The customer answers, the rep links and routes, while the deal waits for routing.
@@ -171,12 +172,14 @@ def back_to_routing(deal: Deal, *, reason: str, actor: User | None) -> None:
     """routed or accepted → ready_to_route, with the reason (a partner declined or let its time pass)."""
     deal.hold_reason = None
     deal.returned_reason = reason
+    credit.back_to_routing(deal)
     _move(deal, "ready_to_route", actor, "back to routing", reason=[None, reason])
 
 
 def withdraw(deal: Deal, *, kept: Deal, reason: str, actor: User) -> None:
     """An open deal gives way to another on the same account; its finder keeps origination credit."""
     deal.hold_reason = None
+    credit.closed(deal, "withdrawn")
     _move(
         deal,
         "withdrawn",
@@ -210,6 +213,7 @@ def close(deal: Deal, *, outcome: str, closed_on: date | None, final_value: Deci
         raise FieldErrors(errors)
     deal.closed_on, deal.final_value = closed_on, final_value
     deal.lost_reason = reason if outcome == "lost" else ""
+    credit.closed(deal, outcome)
     changes = {"closed_on": [None, closed_on], "final_value": [None, final_value]}
     if outcome == "lost":
         changes["lost_reason"] = [None, reason]

@@ -2,6 +2,7 @@
 
 from .accounts import Account, Relationship
 from .audit import AuditEvent
+from .credits import Credit
 from .customer import CustomerAnswer, CustomerContact, CustomerLink, LinkMiss
 from .deals import Deal
 from .decisions import Decision, RulesOfEngagement
@@ -14,6 +15,7 @@ from .users import LoginAttempt, User
 __all__ = [
     "Account",
     "AuditEvent",
+    "Credit",
     "CustomerAnswer",
     "CustomerContact",
     "CustomerLink",

@@ -1,0 +1,123 @@
+"""The reciprocity ledger: per partner and quarter, the deals each side brought the other.
+
+Read from the credit records alone (intake.deals.credit), never from today's deals: a deal the
+partner brought the vendor is one it earned origination credit on; a deal the vendor brought the
+partner is one the vendor or the customer coming in originated, where the partner earned lead or
+fulfilment credit. Each deal counts once per side, in the quarter it was routed; pipeline value
+is the estimated value of those still worked, won value the final value of those won, each per
+currency (values in different currencies are never added up).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Credit, Deal, Partner
+
+SIDES = ("brought", "given")  # the partner brought the vendor / the vendor brought the partner
+
+
+def quarter_of(moment: datetime) -> str:
+    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+
+
+@dataclass
+class Side:
+    deal_ids: set[int] = field(default_factory=set)
+    pipeline: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    won: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    @property
+    def count(self) -> int:
+        return len(self.deal_ids)
+
+
+@dataclass
+class Line:
+    """One partner's quarter: what it brought the vendor, what the vendor brought it, and the balance."""
+
+    partner_id: int
+    partner_name: str
+    quarter: str
+    brought: Side = field(default_factory=Side)
+    given: Side = field(default_factory=Side)
+
+    @property
+    def balance(self) -> int:
+        """Deals the partner brought minus deals it was brought: above 0, the partner gives more than it gets."""
+        return self.brought.count - self.given.count
+
+
+def _side(credit: str, originator: str) -> str | None:
+    if credit == "origination":
+        return "brought"
+    if credit in ("lead", "fulfilment") and originator in ("vendor", "customer"):
+        return "given"
+    return None
+
+
+def _rows(partner_id: int | None = None):
+    query = (
+        select(
+            Credit.partner_id,
+            Credit.deal_id,
+            Credit.credit,
+            Credit.originator,
+            Credit.value,
+            Credit.currency,
+            Credit.outcome,
+            Credit.final_value,
+            Credit.decided_at,
+        )
+        .where(Credit.party == "partner", Credit.in_force.is_(True))
+        .order_by(Credit.decided_at, Credit.id)
+    )
+    if partner_id is not None:
+        query = query.where(Credit.partner_id == partner_id)
+    return db.session.execute(query)
+
+
+def lines(*, partner_id: int | None = None) -> list[Line]:
+    """The ledger's lines, by partner name and then quarter, newest quarter first."""
+    names = dict(db.session.execute(select(Partner.id, Partner.name)).all())
+    found: dict[tuple[int, str], Line] = {}
+    counted: set[tuple[int, int, str]] = set()
+    for row in _rows(partner_id):
+        side = _side(row.credit, row.originator)
+        if side is None or (row.partner_id, row.deal_id, side) in counted:
+            continue
+        counted.add((row.partner_id, row.deal_id, side))
+        quarter = quarter_of(row.decided_at)
+        line = found.setdefault(
+            (row.partner_id, quarter), Line(row.partner_id, names.get(row.partner_id, "?"), quarter)
+        )
+        tally: Side = getattr(line, side)
+        tally.deal_ids.add(row.deal_id)
+        currency = row.currency or ""
+        if row.outcome is None and row.value is not None:
+            tally.pipeline[currency] += row.value
+        if row.outcome == "won" and row.final_value is not None:
+            tally.won[currency] += row.final_value
+    return sorted(found.values(), key=lambda line: (line.partner_name, line.partner_id, _newest_first(line.quarter)))
+
+
+def _newest_first(quarter: str) -> tuple[int, int]:
+    year, q = quarter.split("-Q")
+    return (-int(year), -int(q))
+
+
+def deals_behind(partner_id: int, quarter: str, side: str) -> list[Deal]:
+    """The deals behind one number of the ledger."""
+    ids = set()
+    for line in lines(partner_id=partner_id):
+        if line.quarter == quarter:
+            ids = getattr(line, side).deal_ids
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Deal).where(Deal.id.in_(ids)).order_by(Deal.id)))

@@ -1,0 +1,179 @@
+"""Credit records and the reciprocity ledger, against a hand-counted quarter: who brought whom what.
+
+Every deal here is qualified, answered, routed, accepted, declined, lapsed, won or lost through the
+services a user's action goes through; the ledger is then read from the credit each decision
+recorded.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, select
+
+from intake.deals import decisions, ledger, partner_requests, partners, rules, services
+from intake.extensions import db
+from intake.models import Credit
+from intake.models.types import utcnow
+
+TODAY = date.today()
+QUARTER = ledger.quarter_of(utcnow())
+
+
+def _route(deal, rep):
+    version = decisions.route_deal(deal, actor=rep)
+    db.session.commit()
+    return version
+
+
+def _request(deal, partner):
+    return next(r for r in partner_requests.of_decision(deal.decisions[-1]) if r.partner_id == partner.id)
+
+
+def _close(deal, rep, outcome, value):
+    services.close_deal(
+        deal,
+        outcome=outcome,
+        closed_on=TODAY,
+        final_value=Decimal(value),
+        reason="They chose a competitor." if outcome == "lost" else "",
+        actor=rep,
+    )
+    db.session.commit()
+
+
+def _credits(deal):
+    return sorted(
+        (c.party, c.partner_id, c.credit, c.in_force, c.outcome)
+        for c in db.session.scalars(select(Credit).where(Credit.deal_id == deal.id))
+    )
+
+
+@pytest.fixture
+def quarter(rep, ready, thames, borealis):
+    """One quarter with Thames and Borealis, counted by hand:
+
+    - won: we found it, we lead and Thames fulfils; Thames accepts; won at 70,000 → we brought Thames one, won 70,000;
+    - brought: Thames found it and leads it; still worked → Thames brought us one, pipeline 50,000;
+    - lost: the customer came to us, Thames leads; lost → we brought Thames one, nothing won, no pipeline;
+    - declined: the customer came to us, Borealis leads and declines; routed again, we fulfil → nothing for Borealis.
+    """
+    won = ready(partner=thames, strength=5, contact="vendor", estimated_value=Decimal(70000))
+    _route(won, rep)
+    partners.accept(_request(won, thames))
+    db.session.commit()
+    _close(won, rep, "won", 70000)
+
+    brought = ready(
+        partner=thames,
+        strength=5,
+        originator="partner",
+        originator_partner=thames,
+        origin_channel="partner_marketing",
+        estimated_value=Decimal(50000),
+    )
+    _route(brought, rep)
+
+    lost = ready(
+        partner=thames, strength=4, originator="customer", origin_channel="referral", estimated_value=Decimal(30000)
+    )
+    _route(lost, rep)
+    _close(lost, rep, "lost", 0)
+
+    declined = ready(partner=borealis, strength=5, originator="customer", origin_channel="referral")
+    _route(declined, rep)
+    partners.decline(_request(declined, borealis), reason="No capacity this quarter.")
+    db.session.commit()
+    _route(declined, rep)
+    return {"won": won, "brought": brought, "lost": lost, "declined": declined}
+
+
+def test_each_routed_decision_records_the_credit_each_party_earned(quarter, thames, borealis):
+    assert _credits(quarter["won"]) == [
+        ("partner", thames.id, "fulfilment", True, "won"),
+        ("vendor", None, "lead", True, "won"),
+        ("vendor", None, "origination", True, "won"),
+    ]
+    assert _credits(quarter["brought"]) == [
+        ("partner", thames.id, "fulfilment", True, None),
+        ("partner", thames.id, "lead", True, None),
+        ("partner", thames.id, "origination", True, None),
+    ]
+    # The customer coming in earns no origination credit.
+    assert _credits(quarter["lost"]) == [
+        ("partner", thames.id, "fulfilment", True, "lost"),
+        ("partner", thames.id, "lead", True, "lost"),
+    ]
+    # Borealis's credit ended when it declined; the second decision's is in force.
+    declined = _credits(quarter["declined"])
+    assert ("partner", borealis.id, "lead", False, None) in declined
+    assert not any(c[1] == borealis.id and c[3] for c in declined)
+    assert ("vendor", None, "lead", True, None) in declined
+
+
+def test_the_ledger_counts_what_each_side_brought_the_other_as_counted_by_hand(quarter, thames, borealis):
+    lines = {line.partner_id: line for line in ledger.lines()}
+    assert set(lines) == {thames.id}, "Borealis declined its only deal: it earned nothing"
+    line = lines[thames.id]
+    assert line.quarter == QUARTER
+    assert line.brought.deal_ids == {quarter["brought"].id}
+    assert dict(line.brought.pipeline) == {"EUR": Decimal(50000)} and not line.brought.won
+    assert line.given.deal_ids == {quarter["won"].id, quarter["lost"].id}
+    assert not line.given.pipeline  # won and lost are no longer pipeline
+    assert dict(line.given.won) == {"EUR": Decimal(70000)}
+    assert line.balance == -1
+
+
+def test_a_lapse_under_automatic_recycling_ends_the_partners_credit(app, rep, ready, thames, boss):
+    rules.set_rules(threshold=3, ties="partners", recycle="automatic", actor=boss)
+    db.session.commit()
+    deal = ready(partner=thames, strength=5, originator="customer", origin_channel="referral")
+    _route(deal, rep)
+    request = _request(deal, thames)
+    partners.lapse(request, actor=None, now=request.expires_at + timedelta(minutes=1))
+    db.session.commit()
+    assert deal.status == "routed" and len(deal.decisions) == 2  # routed again at once, without Thames
+    assert ledger.lines() == []
+    assert not any(c.in_force for c in db.session.scalars(select(Credit).where(Credit.partner_id == thames.id)))
+
+
+def test_the_ledger_page_links_each_number_to_its_deals_and_stays_with_the_manager(
+    quarter, manager, client, rep, thames
+):
+    page = manager.get("/admin/ledger").get_data(as_text=True)
+    behind = f"/admin/ledger/{thames.id}/{QUARTER}/given"
+    assert thames.name in page and behind in page
+    deals = manager.get(behind).get_data(as_text=True)
+    assert f"#{quarter['won'].id} " in deals and f"#{quarter['lost'].id} " in deals
+    assert f"#{quarter['brought'].id} " not in deals
+    assert manager.get(f"/admin/ledger/{thames.id}/{QUARTER}/sideways").status_code == 404
+    assert manager.get(f"/admin/ledger/{thames.id}/2026-Q7/given").status_code == 404
+    # A nonsense filter is no filter at all; a control character is refused before the page, as everywhere.
+    assert thames.name in manager.get("/admin/ledger?partner=thames").get_data(as_text=True)
+    assert manager.get(f"/admin/ledger?partner={2**70}").status_code == 200
+    assert manager.get("/admin/ledger?partner=%00").status_code == 400
+    # A rep reads no ledger.
+    assert client.get("/admin/ledger").status_code in (302, 403, 404)
+
+
+def test_the_ledger_reads_a_constant_number_of_statements_whatever_the_number_of_deals(
+    app, quarter, rep, ready, thames, manager
+):
+    def statements() -> int:
+        count = 0
+
+        def counted(*_args):
+            nonlocal count
+            count += 1
+
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            assert manager.get("/admin/ledger").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
+        return count
+
+    before = statements()
+    for _ in range(3):
+        _route(ready(partner=thames, strength=5, contact="vendor"), rep)
+    assert statements() == before
