@@ -96,6 +96,7 @@ ACCESS = {
     "admin.registrations": "admin",
     "admin.reciprocity_ledger": "admin",
     "admin.ledger_deals": "admin",
+    "admin.scorecard": "admin",
 }
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route

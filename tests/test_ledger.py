@@ -177,3 +177,35 @@ def test_the_ledger_reads_a_constant_number_of_statements_whatever_the_number_of
     for _ in range(3):
         _route(ready(partner=thames, strength=5, contact="vendor"), rep)
     assert statements() == before
+
+
+def test_a_partners_scorecard_counts_its_answers_speed_declines_outcomes_and_customers_words(
+    app, quarter, rep, ready, thames, borealis, manager
+):
+    """Hand-counted from the quarter: Thames was asked three times (won, brought, lost) and accepted once;
+    Borealis declined once; customers named Thames with 5, 5 and 4, and Borealis with 5."""
+    # One more for Borealis: asked, it lets its time pass (manual recycling: the manager sends it back).
+    late = ready(partner=borealis, strength=3, originator="customer", origin_channel="referral")
+    _route(late, rep)
+    request = _request(late, borealis)
+    partners.lapse(request, actor=None, now=request.expires_at + timedelta(minutes=1))
+    db.session.commit()
+
+    from intake.deals import scorecards
+
+    card = scorecards.scorecard(thames.id)
+    assert (card.requests, card.accepted, card.declined, card.lapsed) == (3, 1, 0, 0)
+    assert card.acceptance_rate == 1.0  # two requests are still open: not counted
+    assert card.median_to_accept is not None and card.median_to_accept < timedelta(minutes=5)
+    assert (card.fulfilled_won, card.fulfilled_lost, card.win_rate) == (1, 1, 0.5)
+    assert card.customer_strengths == {4: 1, 5: 2}
+
+    other = scorecards.scorecard(borealis.id)
+    assert (other.requests, other.accepted, other.declined, other.lapsed) == (2, 0, 1, 1)
+    assert other.acceptance_rate == 0.0 and other.median_to_accept is None and other.win_rate is None
+    assert other.declines_by_reason == [("No capacity this quarter.", 1)]
+    assert other.customer_strengths == {3: 1, 5: 1}
+
+    page = manager.get(f"/admin/partners/{borealis.id}/scorecard").get_data(as_text=True)
+    assert "No capacity this quarter. — 1" in page and "0%" in page
+    assert manager.get("/admin/partners/999999/scorecard").status_code == 404

@@ -22,8 +22,10 @@ import pytest
 from sqlalchemy import select
 
 from intake.deals import partner_requests
+from intake.deals.ledger import quarter_of
 from intake.extensions import db
 from intake.models import Deal, OutboxMessage
+from intake.models.types import utcnow
 
 from .chromium_thread import chromium_on_a_thread
 from .conftest import PASSWORD, answer_for
@@ -478,6 +480,9 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
         Visit("registrations to assign", "/admin/registrations"),
         Visit("registrations to assign, one sent without a rep", press="Assign", status=400),
         Visit("the rules of engagement", "/admin/rules"),
+        Visit("the reciprocity ledger", "/admin/ledger"),
+        Visit("the deals behind a number of the ledger", f"/admin/ledger/{thames.id}/{quarter_of(utcnow())}/given"),
+        Visit("a partner's scorecard", f"/admin/partners/{thames.id}/scorecard"),
         Visit("mail", "/admin/mail"),
         Visit("a message, with its HTML in a frame", f"/admin/mail/{summary.id}"),
     ]

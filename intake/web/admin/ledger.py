@@ -5,7 +5,7 @@ import re
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from ...deals import ledger
+from ...deals import ledger, scorecards
 from ...extensions import db
 from ...models import Partner
 from ..inputs import read_id
@@ -40,3 +40,17 @@ def ledger_deals(partner_id: int, quarter: str, side: str):
         abort(404)
     deals = ledger.deals_behind(partner_id, quarter, side)
     return render_template("admin/ledger_deals.html", partner=partner, quarter=quarter, side=side, deals=deals)
+
+
+@bp.get("/partners/<id:partner_id>/scorecard")
+def scorecard(partner_id: int):
+    """How a partner answers its requests, how fast, why it declines, how its deals end, how customers rate it."""
+    partner = db.session.get(Partner, partner_id)
+    if partner is None:
+        abort(404)
+    return render_template(
+        "admin/scorecard.html",
+        partner=partner,
+        card=scorecards.scorecard(partner_id),
+        lines=ledger.lines(partner_id=partner_id),
+    )
