@@ -43,6 +43,7 @@ ACCESS = {
     "auth.own_password": "user",
     "rep.index": "user",
     "rep.deals": "user",
+    "rep.deals_csv": "user",
     "rep.new_deal": "user",
     "rep.deal": "own deal",
     "rep.section": "own deal",
@@ -97,6 +98,8 @@ ACCESS = {
     "admin.reciprocity_ledger": "admin",
     "admin.ledger_deals": "admin",
     "admin.scorecard": "admin",
+    "admin.ledger_csv": "admin",
+    "admin.scorecards_csv": "admin",
 }
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route

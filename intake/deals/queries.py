@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..matching import normalise_company
-from ..models import Account, AuditEvent, Deal, OutboxMessage, User
+from ..models import Account, AuditEvent, Credit, Deal, OutboxMessage, User
 
 
 def visible_deals(user: User) -> Select:
@@ -32,7 +32,8 @@ def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False) -> 
     return deal
 
 
-def deal_list(user: User, *, status: str | None, search: str, page: int):
+def filtered_deals(user: User, *, status: str | None, search: str) -> Select:
+    """The deals this user may see, by status and by account name or domain, most recently changed first."""
     query = visible_deals(user).outerjoin(Deal.account).options(selectinload(Deal.account), selectinload(Deal.rep))
     if status:
         query = query.where(Deal.status == status)
@@ -40,8 +41,25 @@ def deal_list(user: User, *, status: str | None, search: str, page: int):
         key = normalise_company(search).replace("%", "").replace("_", "")
         term = search.strip().lower().replace("%", "").replace("_", "")
         query = query.where(db.or_(Account.name_key.like(f"%{key}%"), Account.domain.like(f"%{term}%")))
-    query = query.order_by(Deal.updated_at.desc(), Deal.id.desc())
-    return db.paginate(query, page=page, per_page=25, error_out=False)
+    return query.order_by(Deal.updated_at.desc(), Deal.id.desc())
+
+
+def deal_list(user: User, *, status: str | None, search: str, page: int):
+    return db.paginate(filtered_deals(user, status=status, search=search), page=page, per_page=25, error_out=False)
+
+
+def credits_in_force(deal_ids: list[int]) -> dict[int, list[Credit]]:
+    """The credit in force (or closed) of each deal, in one query."""
+    found: dict[int, list[Credit]] = {deal_id: [] for deal_id in deal_ids}
+    rows = db.session.scalars(
+        select(Credit)
+        .where(Credit.deal_id.in_(deal_ids), Credit.in_force.is_(True))
+        .options(selectinload(Credit.partner))
+        .order_by(Credit.deal_id, Credit.id)
+    )
+    for row in rows:
+        found[row.deal_id].append(row)
+    return found
 
 
 def deal_history(deal: Deal) -> list[AuditEvent]:

@@ -5,6 +5,7 @@ import re
 from flask import abort, render_template, request
 from sqlalchemy import select
 
+from ... import exports
 from ...deals import ledger, scorecards
 from ...extensions import db
 from ...models import Partner
@@ -54,3 +55,78 @@ def scorecard(partner_id: int):
         card=scorecards.scorecard(partner_id),
         lines=ledger.lines(partner_id=partner_id),
     )
+
+
+def _amounts(amounts) -> str:
+    return " ".join(f"{amount:.2f} {currency}".strip() for currency, amount in sorted(amounts.items()))
+
+
+@bp.get("/ledger.csv")
+def ledger_csv():
+    """The ledger as on screen (the same partner filter), one row per partner and quarter."""
+    header = (
+        "partner",
+        "quarter",
+        "brought us: deals",
+        "brought us: pipeline",
+        "brought us: won",
+        "we brought: deals",
+        "we brought: pipeline",
+        "we brought: won",
+        "balance",
+    )
+    rows = (
+        (
+            line.partner_name,
+            line.quarter,
+            line.brought.count,
+            _amounts(line.brought.pipeline),
+            _amounts(line.brought.won),
+            line.given.count,
+            _amounts(line.given.pipeline),
+            _amounts(line.given.won),
+            line.balance,
+        )
+        for line in ledger.lines(partner_id=_partner_filter())
+    )
+    return exports.csv_response("reciprocity-ledger.csv", header, rows)
+
+
+@bp.get("/scorecards.csv")
+def scorecards_csv():
+    """Every partner's scorecard, one row each."""
+    header = (
+        "partner",
+        "requests",
+        "accepted",
+        "declined",
+        "lapsed",
+        "acceptance rate",
+        "median hours to accept",
+        "fulfilled won",
+        "fulfilled lost",
+        "win rate",
+        "declines by reason",
+        "customer-stated strengths",
+    )
+
+    def row(partner: Partner):
+        card = scorecards.scorecard(partner.id)
+        hours = card.median_to_accept.total_seconds() / 3600 if card.median_to_accept is not None else None
+        return (
+            partner.name,
+            card.requests,
+            card.accepted,
+            card.declined,
+            card.lapsed,
+            None if card.acceptance_rate is None else f"{card.acceptance_rate:.2f}",
+            None if hours is None else f"{hours:.1f}",
+            card.fulfilled_won,
+            card.fulfilled_lost,
+            None if card.win_rate is None else f"{card.win_rate:.2f}",
+            "; ".join(f"{reason} ({count})" for reason, count in card.declines_by_reason),
+            "; ".join(f"{strength}: {count}" for strength, count in card.customer_strengths.items()),
+        )
+
+    partners = db.session.scalars(select(Partner).order_by(Partner.name, Partner.id)).all()
+    return exports.csv_response("partner-scorecards.csv", header, (row(p) for p in partners))

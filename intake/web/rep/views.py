@@ -2,18 +2,18 @@
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ... import tokens
+from ... import exports, tokens
 from ...deals import audiences, customer, decisions, documents, lifecycle, partner_requests, queries, services
 from ...deals import snapshot as snapshots
 from ...deals.questionnaire import SECTION_KEYS, SECTIONS, missing_answers, next_section
 from ...errors import DomainError, FieldErrors
 from ...extensions import db
 from ...models import Partner
-from ...vocabulary import DEAL_STATUS
+from ...vocabulary import DEAL_STATUS, ORIGINATOR
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_choices, opts, with_current
 from ..inputs import page_number, sent_int
@@ -29,6 +29,9 @@ from .forms import (
     OriginForm,
     QualificationForm,
 )
+
+# The most deals one export holds: a filter narrows a larger list.
+EXPORT_LIMIT = 50_000
 
 FORMS = {
     "account": AccountForm,
@@ -47,12 +50,55 @@ def index():
 @bp.get("/deals")
 def deals():
     form = DealFilterForm(request.args)
-    status = request.args.get("status") or None
-    if status not in DEAL_STATUS:
-        status = None
+    status, search = _deal_filters()
     page = page_number(request.args.get("page"))
-    pagination = queries.deal_list(current_user, status=status, search=request.args.get("q", "")[:100], page=page)
+    pagination = queries.deal_list(current_user, status=status, search=search, page=page)
     return render_template("rep/deals.html", form=form, pagination=pagination, new_form=ButtonForm())
+
+
+def _deal_filters() -> tuple[str | None, str]:
+    status = request.args.get("status") or None
+    return (status if status in DEAL_STATUS else None), request.args.get("q", "")[:100]
+
+
+@bp.get("/deals.csv")
+def deals_csv():
+    """The deals as listed (the same filters), with the decision in force and the credit each party holds."""
+    status, search = _deal_filters()
+    deals = db.session.scalars(queries.filtered_deals(current_user, status=status, search=search).limit(EXPORT_LIMIT))
+    deals = list(deals)
+    credits = queries.credits_in_force([d.id for d in deals])
+    header = (
+        "deal", "account", "domain", "country", "status", "rep", "found by", "finding partner", "estimated value",
+        "currency", "expected close", "credit in force", "closed on", "final value", "why lost",
+    )  # fmt: skip
+
+    def holder(credit) -> str:
+        return credit.partner.name if credit.partner is not None else current_app.config["VENDOR_NAME"]
+
+    def row(deal):
+        held: dict[str, list[str]] = {}
+        for credit in credits[deal.id]:
+            held.setdefault(holder(credit), []).append(credit.credit)
+        return (
+            deal.id,
+            deal.account.name if deal.account else "",
+            deal.account.domain if deal.account else "",
+            deal.account.country if deal.account else "",
+            DEAL_STATUS.word(deal.status),
+            deal.rep.name if deal.rep else "",
+            ORIGINATOR.word(deal.originator) if deal.originator else "",
+            deal.originator_partner.name if deal.originator_partner else "",
+            deal.estimated_value,
+            deal.currency,
+            deal.close_date,
+            "; ".join(f"{name}: {', '.join(kinds)}" for name, kinds in held.items()),
+            deal.closed_on,
+            deal.final_value,
+            deal.lost_reason,
+        )
+
+    return exports.csv_response("deals.csv", header, (row(d) for d in deals))
 
 
 @bp.post("/deals/new")
