@@ -44,6 +44,7 @@ ACCESS = {
     "rep.index": "user",
     "rep.deals": "user",
     "rep.deals_csv": "user",
+    "rep.dashboard_page": "user",
     "rep.new_deal": "user",
     "rep.deal": "own deal",
     "rep.section": "own deal",

@@ -480,6 +480,7 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
         Visit("registrations to assign", "/admin/registrations"),
         Visit("registrations to assign, one sent without a rep", press="Assign", status=400),
         Visit("the rules of engagement", "/admin/rules"),
+        Visit("the dashboard", "/dashboard"),
         Visit("the reciprocity ledger", "/admin/ledger"),
         Visit("the deals behind a number of the ledger", f"/admin/ledger/{thames.id}/{quarter_of(utcnow())}/given"),
         Visit("a partner's scorecard", f"/admin/partners/{thames.id}/scorecard"),

@@ -32,11 +32,18 @@ def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False) -> 
     return deal
 
 
-def filtered_deals(user: User, *, status: str | None, search: str) -> Select:
-    """The deals this user may see, by status and by account name or domain, most recently changed first."""
+def filtered_deals(
+    user: User, *, status: str | None, search: str, rep_id: int | None = None, country: str | None = None
+) -> Select:
+    """The deals this user may see, by status, account name or domain, rep (for the channel manager) and
+    country, most recently changed first."""
     query = visible_deals(user).outerjoin(Deal.account).options(selectinload(Deal.account), selectinload(Deal.rep))
     if status:
         query = query.where(Deal.status == status)
+    if rep_id is not None and user.is_admin:
+        query = query.where(Deal.rep_id == rep_id)
+    if country:
+        query = query.where(Account.country == country)
     if search.strip():
         key = normalise_company(search).replace("%", "").replace("_", "")
         term = search.strip().lower().replace("%", "").replace("_", "")
@@ -44,8 +51,8 @@ def filtered_deals(user: User, *, status: str | None, search: str) -> Select:
     return query.order_by(Deal.updated_at.desc(), Deal.id.desc())
 
 
-def deal_list(user: User, *, status: str | None, search: str, page: int):
-    return db.paginate(filtered_deals(user, status=status, search=search), page=page, per_page=25, error_out=False)
+def deal_list(user: User, *, page: int, **filters):
+    return db.paginate(filtered_deals(user, **filters), page=page, per_page=25, error_out=False)
 
 
 def credits_in_force(deal_ids: list[int]) -> dict[int, list[Credit]]:

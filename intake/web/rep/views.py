@@ -2,17 +2,29 @@
 
 from datetime import UTC, datetime
 
+import pycountry
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ... import exports, tokens
-from ...deals import audiences, customer, decisions, documents, lifecycle, partner_requests, queries, services
+from ...deals import (
+    audiences,
+    customer,
+    dashboard,
+    decisions,
+    documents,
+    lifecycle,
+    partner_requests,
+    queries,
+    services,
+)
 from ...deals import snapshot as snapshots
 from ...deals.questionnaire import SECTION_KEYS, SECTIONS, missing_answers, next_section
 from ...errors import DomainError, FieldErrors
 from ...extensions import db
-from ...models import Partner
+from ...models import Partner, User
+from ...models.types import utcnow
 from ...vocabulary import DEAL_STATUS, ORIGINATOR
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_choices, opts, with_current
@@ -50,22 +62,47 @@ def index():
 @bp.get("/deals")
 def deals():
     form = DealFilterForm(request.args)
-    status, search = _deal_filters()
     page = page_number(request.args.get("page"))
-    pagination = queries.deal_list(current_user, status=status, search=search, page=page)
+    pagination = queries.deal_list(current_user, page=page, **_deal_filters())
     return render_template("rep/deals.html", form=form, pagination=pagination, new_form=ButtonForm())
 
 
-def _deal_filters() -> tuple[str | None, str]:
+def _deal_filters() -> dict:
+    """The deal list's filters from the query; nonsense in any is no filter."""
     status = request.args.get("status") or None
-    return (status if status in DEAL_STATUS else None), request.args.get("q", "")[:100]
+    country = (request.args.get("country") or "").upper()
+    return {
+        "status": status if status in DEAL_STATUS else None,
+        "search": request.args.get("q", "")[:100],
+        "rep_id": sent_int("rep"),
+        "country": country if pycountry.countries.get(alpha_2=country) is not None and len(country) == 2 else None,
+    }
+
+
+@bp.get("/dashboard")
+def dashboard_page():
+    """Where the deals stand and what waits: the channel manager's pipeline (by rep and country), or a rep's own."""
+    filters = _deal_filters()
+    scope = dashboard.scope_for(current_user, rep_id=filters["rep_id"], country=filters["country"])
+    reps = (
+        db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)).all()
+        if current_user.is_admin
+        else []
+    )
+    return render_template(
+        "rep/dashboard.html",
+        d=dashboard.build(scope),
+        scope=scope,
+        reps=reps,
+        countries=country_choices(),
+        now=utcnow(),
+    )
 
 
 @bp.get("/deals.csv")
 def deals_csv():
     """The deals as listed (the same filters), with the decision in force and the credit each party holds."""
-    status, search = _deal_filters()
-    deals = db.session.scalars(queries.filtered_deals(current_user, status=status, search=search).limit(EXPORT_LIMIT))
+    deals = db.session.scalars(queries.filtered_deals(current_user, **_deal_filters()).limit(EXPORT_LIMIT))
     deals = list(deals)
     credits = queries.credits_in_force([d.id for d in deals])
     header = (

@@ -1,0 +1,111 @@
+"""The dashboard against a hand-counted pipeline: statuses, routes, the customer's wait, queues, responses, mail."""
+
+from datetime import timedelta
+
+from sqlalchemy import event
+
+from intake.deals import dashboard, decisions, partner_requests
+from intake.extensions import db
+from intake.models.types import utcnow
+
+from .conftest import sign_in
+
+
+def _route(deal, rep):
+    decisions.route_deal(deal, actor=rep)
+    db.session.commit()
+    return deal
+
+
+def test_the_dashboard_counts_the_pipeline_as_counted_by_hand(
+    app, rep, make_user, make_deal, make_account, ready, thames
+):
+    other_rep = make_user("rep")
+    make_deal(rep)  # a draft
+    waiting = make_deal(rep, status="awaiting_customer", account_values={"country": "GB"})
+    partner_led = _route(ready(partner=thames, strength=5, originator="customer", origin_channel="referral"), rep)
+    vendor_led = _route(ready(partner=thames, strength=5, contact="vendor"), rep)
+    # Two open deals on one account: the second routed is held as a conflict.
+    contested = make_account(owner=other_rep, name="Contested GmbH", domain="contested.example")
+    make_deal(other_rep, account=contested, status="awaiting_customer", originator="partner", originator_partner=thames)
+    held = _route(ready(account=contested, owner=other_rep), other_rep)
+    assert held.status == "on_hold" and held.hold_reason == "conflict"
+
+    everyone = dashboard.build(dashboard.Scope())
+    assert {s: n for s, n in everyone.by_status.items() if n} == {
+        "draft": 1,
+        "awaiting_customer": 2,
+        "routed": 2,
+        "on_hold": 1,
+    }
+    # Thames leads and fulfils the customer's deal; we lead and Thames fulfils the other.
+    assert everyone.routes == {("partner", "partner"): 1, ("vendor", "partner"): 1}
+    assert everyone.queues["conflict"][0] == 1 and everyone.queues["needs_alignment"][0] == 0
+    assert [count for *_, count in everyone.waiting_by_age] == [2, 0, 0, 0]
+    ten_days_on = dashboard.build(dashboard.Scope(), now=utcnow() + timedelta(days=10))
+    assert [count for *_, count in ten_days_on.waiting_by_age] == [0, 0, 2, 0]
+
+    # Partner responses: both requests to Thames are open; due soon only near their deadline, then overdue.
+    deadline = partner_requests.of_decision(partner_led.decisions[-1])[0].expires_at
+    assert dashboard.build(dashboard.Scope(), now=deadline - timedelta(days=3)).due == []
+    near = dashboard.build(dashboard.Scope(), now=deadline - timedelta(hours=2))
+    assert {r.deal_id for r in near.due} == {partner_led.id, vendor_led.id} and near.overdue == []
+    late = dashboard.build(dashboard.Scope(), now=deadline + timedelta(days=1))
+    assert {r.deal_id for r in late.overdue} == {partner_led.id, vendor_led.id}
+
+    # One rep's slice, and one country's.
+    mine = dashboard.build(dashboard.Scope(rep_id=rep.id))
+    assert mine.by_status["on_hold"] == 0 and mine.by_status["routed"] == 2
+    british = dashboard.build(dashboard.Scope(country="GB"))
+    assert sum(british.by_status.values()) == 1 and british.by_status["awaiting_customer"] == 1
+    assert waiting.account.country == "GB"
+
+
+def test_a_rep_sees_their_own_slice_and_every_number_leads_to_its_deals(app, client, rep, make_user, make_deal, boss):
+    other_rep = make_user("rep")
+    make_deal(rep, status="awaiting_customer")
+    make_deal(other_rep, status="awaiting_customer")
+    make_deal(other_rep, status="awaiting_customer")
+
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert '<a href="/deals?status=awaiting_customer">1</a>' in page
+    assert "Mail in trouble" not in page and "/admin/" not in page.split("<main", 1)[1]
+
+    manager = sign_in(app, boss)
+    page = manager.get("/dashboard").get_data(as_text=True)
+    assert '<a href="/deals?status=awaiting_customer">3</a>' in page and "Mail in trouble" in page
+    page = manager.get(f"/dashboard?rep={other_rep.id}").get_data(as_text=True)
+    link = f'<a href="/deals?rep={other_rep.id}&amp;status=awaiting_customer">2</a>'
+    assert link in page
+    listed = manager.get(f"/deals?rep={other_rep.id}&status=awaiting_customer").get_data(as_text=True)
+    assert listed.count('href="/deals/') == 2
+    # Nonsense filters are no filter at all.
+    for nonsense in ("rep=abc", "rep=99999999999999999999", "country=ZZ", "country=%3Cb%3E"):
+        assert manager.get(f"/dashboard?{nonsense}").status_code == 200, nonsense
+
+
+def test_the_dashboard_reads_a_constant_number_of_statements_whatever_the_number_of_deals(
+    app, rep, make_deal, ready, thames, boss
+):
+    manager = sign_in(app, boss)
+
+    def statements() -> int:
+        count = 0
+
+        def counted(*_args):
+            nonlocal count
+            count += 1
+
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            assert manager.get("/dashboard").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
+        return count
+
+    _route(ready(partner=thames, strength=5, contact="vendor"), rep)
+    before = statements()
+    for _ in range(3):
+        make_deal(rep, status="awaiting_customer")
+        _route(ready(partner=thames, strength=5, contact="vendor"), rep)
+    assert statements() == before
