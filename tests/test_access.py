@@ -99,6 +99,7 @@ ACCESS = {
     "admin.reciprocity_ledger": "admin",
     "admin.ledger_deals": "admin",
     "admin.scorecard": "admin",
+    "admin.what_if": "admin",
     "admin.ledger_csv": "admin",
     "admin.scorecards_csv": "admin",
 }

@@ -480,6 +480,10 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
         Visit("registrations to assign", "/admin/registrations"),
         Visit("registrations to assign, one sent without a rep", press="Assign", status=400),
         Visit("the rules of engagement", "/admin/rules"),
+        Visit(
+            "what if the rules were different",
+            "/admin/rules/what-if?try-threshold=4&try-ties=vendor&try-since=2026-01-01&try-until=2026-12-31",
+        ),
         Visit("the dashboard", "/dashboard"),
         Visit("the reciprocity ledger", "/admin/ledger"),
         Visit("the deals behind a number of the ledger", f"/admin/ledger/{thames.id}/{quarter_of(utcnow())}/given"),

@@ -18,14 +18,15 @@ from ..models import Decision as Version
 from ..routing import Decision, Party
 
 
-def _parties(decision: Decision, originator: Party) -> list[tuple[Party, str]]:
-    earned = [(decision.leader, "lead")]
+def earned(decision: Decision, originator: Party) -> list[tuple[Party, str]]:
+    """(party, credit) for each credit a routed decision earns, each once, in a fixed order."""
+    found = [(decision.leader, "lead")]
     if decision.fulfilment is not None:
-        earned.append((decision.fulfilment, "fulfilment"))
+        found.append((decision.fulfilment, "fulfilment"))
     if originator.kind in ("vendor", "partner"):
-        earned.append((originator, "origination"))
-    earned += [(role.party, "relationship") for role in decision.supporting if role.role == "relationship_credit"]
-    return earned
+        found.append((originator, "origination"))
+    found += [(role.party, "relationship") for role in decision.supporting if role.role == "relationship_credit"]
+    return list(dict.fromkeys(found))
 
 
 def record(deal: Deal, version: Version, decision: Decision, originator: Party) -> None:
@@ -36,7 +37,7 @@ def record(deal: Deal, version: Version, decision: Decision, originator: Party) 
     _end(deal)
     if decision.status != "routable":
         return
-    for party, credit in dict.fromkeys(_parties(decision, originator)):
+    for party, credit in earned(decision, originator):
         db.session.add(
             Credit(
                 deal_id=deal.id,

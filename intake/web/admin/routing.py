@@ -4,14 +4,16 @@ Every form here starts from the engine's proposal, and a decision that takes a p
 credit says so and waits for the manager to confirm it.
 """
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from datetime import UTC, datetime, timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ...deals import audiences, decisions, lifecycle, partners, registrations
+from ...deals import audiences, decisions, lifecycle, partners, registrations, whatif
 from ...deals import rules as engagement
 from ...extensions import db
 from ...models import Deal, PartnerRequest, User
@@ -62,6 +64,18 @@ class RulesForm(IntakeForm):
     )
     ties = RadioField("After the originator, a tie for the lead goes to", choices=vocabulary_choices(TIES_WORDS))
     recycle = RadioField("When a partner lets its time to answer pass", choices=vocabulary_choices(RECYCLE))
+
+
+class WhatIfForm(IntakeForm):
+    """Rules to try on the decisions of a period, without saving them (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    threshold = SelectField(RulesForm.threshold.args[0], coerce=int, choices=RulesForm.threshold.kwargs["choices"])
+    ties = RadioField(RulesForm.ties.args[0], choices=RulesForm.ties.kwargs["choices"])
+    since = DateField("Decisions made from", [DataRequired("Give the first day.")])
+    until = DateField("to", [DataRequired("Give the last day.")])
 
 
 def _deal_or_404(deal_id: int) -> Deal:
@@ -265,7 +279,48 @@ def rules():
         db.session.commit()
         flash("Rules of engagement saved. Decisions already made keep the rules they used.", "success")
         return redirect(url_for("admin.rules"))
-    return render_form("admin/rules.html", form, current=current)
+    return render_form("admin/rules.html", form, current=current, what_if=_what_if_form(current))
+
+
+def _what_if_form(current, formdata=None) -> WhatIfForm:
+    today = datetime.now(UTC).date()
+    defaults = {**current.as_form(), "since": today - timedelta(days=90), "until": today}
+    # Its fields are named apart (`try-threshold`) from the rules form's on the same page.
+    return WhatIfForm(formdata=formdata, data=defaults, prefix="try")
+
+
+@bp.get("/rules/what-if")
+def what_if():
+    """How every decision of a period would have come out under other rules, replayed from what each stored."""
+    current = engagement.in_force()
+    form = _what_if_form(current, formdata=request.args or None)
+    result = None
+    if request.args and form.validate():
+        if form.until.data < form.since.data:
+            form.until.errors = [*form.until.errors, "The last day comes after the first."]
+        else:
+            result = whatif.replay(
+                threshold=form.threshold.data, ties=form.ties.data, since=form.since.data, until=form.until.data
+            )
+    status = 400 if request.args and form.errors else 200
+    page = render_template(
+        "admin/what_if.html",
+        form=form,
+        current=current,
+        result=result,
+        name_of=_party_namer(),
+    )
+    return page, status
+
+
+def _party_namer():
+    vendor = current_app.config["VENDOR_NAME"]
+
+    def name_of(party, version) -> str:
+        names = {p["id"]: p["name"] for p in version.input.get("partners", [])}
+        return audiences.party_name(party, names, vendor) if party is not None else "nobody yet"
+
+    return name_of
 
 
 @bp.post("/deals/<id:deal_id>/recycle/<id:request_id>")
