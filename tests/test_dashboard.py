@@ -109,3 +109,25 @@ def test_the_dashboard_reads_a_constant_number_of_statements_whatever_the_number
         make_deal(rep, status="awaiting_customer")
         _route(ready(partner=thames, strength=5, contact="vendor"), rep)
     assert statements() == before
+
+
+def test_the_dashboard_draws_routes_by_quarter_from_the_credit_recorded(app, rep, ready, thames, boss):
+    import xml.etree.ElementTree as ET
+
+    _route(ready(partner=thames, strength=5, contact="vendor"), rep)  # we lead, Thames fulfils
+    _route(ready(partner=thames, strength=5, originator="customer", origin_channel="referral"), rep)  # Thames both
+    [(quarter, counts)] = dashboard.routes_by_quarter(dashboard.Scope())
+    assert counts == {
+        ("vendor", "vendor"): 0,
+        ("vendor", "partner"): 1,
+        ("partner", "partner"): 1,
+        ("partner", "vendor"): 0,
+    }
+
+    page = sign_in(app, boss).get("/dashboard").get_data(as_text=True)
+    svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
+    drawn = ET.fromstring(svg)
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    assert drawn.find("svg:title", ns).text == "Deals routed per quarter, by route"
+    assert quarter in [t.text for t in drawn.findall("svg:text", ns)]
+    assert f'<th scope="row">{quarter}</th><td>0</td><td>1</td><td>1</td><td>0</td>' in page

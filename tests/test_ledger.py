@@ -209,3 +209,25 @@ def test_a_partners_scorecard_counts_its_answers_speed_declines_outcomes_and_cus
     page = manager.get(f"/admin/partners/{borealis.id}/scorecard").get_data(as_text=True)
     assert "No capacity this quarter. — 1" in page and "0%" in page
     assert manager.get("/admin/partners/999999/scorecard").status_code == 404
+
+
+def test_the_ledger_draws_the_balance_per_partner_as_svg_with_its_table(quarter, manager, thames):
+    import xml.etree.ElementTree as ET
+
+    from intake import charts
+
+    [(name, brought, given)] = ledger.per_partner(ledger.lines())
+    assert (name, brought, given) == (thames.name, 1, 2)
+    chart = charts.bar_chart("t", [name], [("brought", [brought]), ("given", [given])])
+    [row] = chart.rows
+    assert [bar.value for bar in row.bars] == [1, 2] and row.bars[1].width == charts.PLOT_WIDTH  # the longest fills
+    assert row.bars[0].width == charts.PLOT_WIDTH // 2
+
+    page = manager.get("/admin/ledger").get_data(as_text=True)
+    svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
+    drawn = ET.fromstring(svg)  # well-formed SVG
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    assert drawn.find("svg:title", ns).text == "Deals each side brought the other, per partner"
+    labels = [t.text for t in drawn.findall("svg:text", ns)]
+    assert thames.name in labels and "1" in labels and "2" in labels
+    assert "<script" not in svg and "style=" not in svg

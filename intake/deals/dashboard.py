@@ -15,6 +15,7 @@ from ..models import Credit, Deal, OutboxMessage, PartnerRequest, Registration, 
 from ..models.types import utcnow
 from ..vocabulary import DEAL_STATUS, HOLD_REASON
 from . import partner_requests
+from .ledger import quarter_of
 
 # How long deals have waited for the customer's answer, in days: (label, from, to).
 AGES = (("up to 3 days", 0, 3), ("4 to 7 days", 4, 7), ("8 to 14 days", 8, 14), ("over 14 days", 15, None))
@@ -95,6 +96,32 @@ def _routes(scope: Scope) -> dict[tuple[str, str], int]:
         key = (held.get("lead", "vendor"), held.get("fulfilment", "none"))
         routes[key] = routes.get(key, 0) + 1
     return routes
+
+
+ROUTES = (("vendor", "vendor"), ("vendor", "partner"), ("partner", "partner"), ("partner", "vendor"))
+
+
+def routes_by_quarter(scope: Scope, *, quarters: int = 4) -> list[tuple[str, dict[tuple[str, str], int]]]:
+    """Deals routed in each of the last quarters, by who leads and who fulfils, from the credit recorded."""
+
+    rows = db.session.execute(
+        scope.apply(
+            select(Credit.deal_id, Credit.credit, Credit.party, Credit.decided_at)
+            .join(Deal, Deal.id == Credit.deal_id)
+            .where(Credit.in_force.is_(True), Credit.credit.in_(("lead", "fulfilment")))
+        )
+    )
+    deals: dict[int, dict] = {}
+    for deal_id, credit, party, decided_at in rows:
+        held = deals.setdefault(deal_id, {"quarter": quarter_of(decided_at)})
+        held[credit] = party
+    counts: dict[str, dict[tuple[str, str], int]] = {}
+    for held in deals.values():
+        route = (held.get("lead", "vendor"), held.get("fulfilment", "vendor"))
+        per_quarter = counts.setdefault(held["quarter"], dict.fromkeys(ROUTES, 0))
+        if route in per_quarter:
+            per_quarter[route] += 1
+    return sorted(counts.items())[-quarters:]
 
 
 def _waiting(scope: Scope, now: datetime) -> list[tuple[str, int, int | None, int]]:

@@ -121,3 +121,13 @@ def deals_behind(partner_id: int, quarter: str, side: str) -> list[Deal]:
     if not ids:
         return []
     return list(db.session.scalars(select(Deal).where(Deal.id.in_(ids)).order_by(Deal.id)))
+
+
+def per_partner(lines: list[Line]) -> list[tuple[str, int, int]]:
+    """(partner, deals it brought, deals it was brought) over the lines' quarters, by partner name."""
+    totals: dict[tuple[str, int], list[set[int]]] = {}
+    for line in lines:
+        brought, given = totals.setdefault((line.partner_name, line.partner_id), [set(), set()])
+        brought |= line.brought.deal_ids
+        given |= line.given.deal_ids
+    return [(name, len(b), len(g)) for (name, _), (b, g) in sorted(totals.items())]

@@ -5,7 +5,7 @@ import re
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from ... import exports
+from ... import charts, exports
 from ...deals import ledger, scorecards
 from ...extensions import db
 from ...models import Partner
@@ -28,8 +28,23 @@ def _partner_filter() -> int | None:
 def reciprocity_ledger():
     partner_id = _partner_filter()
     partners = db.session.scalars(select(Partner).order_by(Partner.name)).all()
+    lines = ledger.lines(partner_id=partner_id)
     return render_template(
-        "admin/ledger.html", lines=ledger.lines(partner_id=partner_id), partners=partners, chosen=partner_id
+        "admin/ledger.html",
+        lines=lines,
+        partners=partners,
+        chosen=partner_id,
+        chart=_reciprocity_chart(lines),
+        totals=ledger.per_partner(lines),
+    )
+
+
+def _reciprocity_chart(lines):
+    totals = ledger.per_partner(lines)
+    return charts.bar_chart(
+        "Deals each side brought the other, per partner",
+        [name for name, _, _ in totals],
+        [("The partner brought us", [b for _, b, _ in totals]), ("We brought the partner", [g for _, _, g in totals])],
     )
 
 

@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from ... import exports, tokens
+from ... import charts, exports, tokens
 from ...deals import (
     audiences,
     customer,
@@ -89,9 +89,24 @@ def dashboard_page():
         if current_user.is_admin
         else []
     )
+    by_quarter = dashboard.routes_by_quarter(scope)
+    names = {
+        ("vendor", "vendor"): "We lead and fulfil",
+        ("vendor", "partner"): "We lead, a partner fulfils",
+        ("partner", "partner"): "A partner leads and fulfils",
+        ("partner", "vendor"): "A partner leads, we fulfil",
+    }
+    routes_chart = charts.bar_chart(
+        "Deals routed per quarter, by route",
+        [quarter for quarter, _ in by_quarter],
+        [(names[route], [counts[route] for _, counts in by_quarter]) for route in dashboard.ROUTES],
+    )
     return render_template(
         "rep/dashboard.html",
         d=dashboard.build(scope),
+        by_quarter=by_quarter,
+        route_names=names,
+        routes_chart=routes_chart,
         scope=scope,
         reps=reps,
         countries=country_choices(),
