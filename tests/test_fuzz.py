@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from intake.deals import partner_requests, registrations
+from intake.deals import partner_requests, registrations, services
 from intake.extensions import db
 from intake.models import CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, Registration, User
 
@@ -355,6 +355,29 @@ def test_each_questionnaire_section_answers_hostile_input_without_a_5xx(
     # The search beside the section, and its query string.
     search = [Field("q", storable_text(100), anything(), plain="acme"), one_of("change", "1", "")]
     explore(search, lambda submission: fuzzer.get(client, url, submission), examples=5, get=True)
+    assert_nothing_found(fuzzer)
+
+
+def test_an_accounts_page_its_edit_and_the_list_answer_hostile_input_without_a_5xx(app, client, fuzzer, rep, make_deal):
+    deal = make_deal(rep)
+    url = f"/accounts/{deal.account_id}/edit"
+    hidden = client.hidden(url)
+    account_fields = [f for f in section_fields(app, "account", deal, []) if f.name in services.ACCOUNT_FIELDS]
+
+    def each(submission):
+        response = fuzzer.post(client, url, submission, hidden=hidden)
+        if not accepted(response, submission):
+            return
+        what = submission.describe()
+        account = db.session.get(Deal, deal.id).account
+        shown = [account.name, account.domain or ""]
+        for page_url in (f"/accounts/{account.id}", "/accounts", f"/deals/{deal.id}"):
+            if (page := fuzzer.read(client, page_url, f"{page_url} after: {what}")) is not None:
+                fuzzer.check_page(page.get_data(as_text=True), f"GET {page_url}", what, shown_values=shown[:1])
+
+    explore(account_fields, each, examples=12)
+    search = [Field("q", storable_text(100), anything(), plain="customer"), one_of("page", "1", "", "2")]
+    explore(search, lambda submission: fuzzer.get(client, "/accounts", submission), examples=5, get=True)
     assert_nothing_found(fuzzer)
 
 
@@ -1327,6 +1350,7 @@ FUZZED_FORMS = {
     "rep.complete": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",
     "rep.discard": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",
     "rep.close": "test_closing_a_deal_answers_hostile_input_without_a_5xx",
+    "rep.edit_account": "test_an_accounts_page_its_edit_and_the_list_answer_hostile_input_without_a_5xx",
     "rep.create_link": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",
     "rep.email_link": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",
     "rep.revoke_link": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",

@@ -123,17 +123,7 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
         _record_deal_changes(deal, _contact_values(data), actor)
         return
 
-    values = {field: data.get(field) for field in ACCOUNT_FIELDS}
-    values["name"] = (values["name"] or "").strip()
-    if values["domain"]:
-        try:
-            values["domain"] = normalise_domain(values["domain"])
-        except InvalidDomain:
-            errors["domain"] = "Enter a web domain such as example.com."
-    else:
-        values["domain"] = None
-    _not_future(errors, "vendor_since", values["vendor_since"])
-
+    values = _account_values(data, errors)
     existing = None
     if not switching:
         if (
@@ -144,18 +134,7 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
             errors["name"] = "Give the company name to create the account."
         elif account is not None and not values["name"]:
             errors["name"] = "The company name cannot be empty."
-        if values["domain"] and "domain" not in errors:
-            # One company, one account: sub-domains of one registrable domain are the same company.
-            existing = db.session.scalar(
-                select(Account)
-                .where(
-                    Account.domain_key == registrable_domain(values["domain"]),
-                    Account.id != (account.id if account else -1),
-                )
-                .limit(1)
-            )
-            if existing is not None:
-                errors["domain"] = f"“{existing.name}” already has this domain: use that account instead."
+        existing = _domain_taken(values, account, errors)
     if errors:
         raise FieldErrors(errors, existing_account=existing)
 
@@ -179,6 +158,57 @@ def save_account_section(deal: Deal, data: dict, *, actor: User, replacing: bool
                 audit.record(actor, "account", account.id, "updated", changes)
 
     _record_deal_changes(deal, _contact_values(data), actor)
+
+
+def _account_values(data: dict, errors: dict) -> dict:
+    """An account's details as sent, cleaned: the domain in its normal form; reasons go in `errors`."""
+    values = {field: data.get(field) for field in ACCOUNT_FIELDS}
+    values["name"] = (values["name"] or "").strip()
+    if values["domain"]:
+        try:
+            values["domain"] = normalise_domain(values["domain"])
+        except InvalidDomain:
+            errors["domain"] = "Enter a web domain such as example.com."
+    else:
+        values["domain"] = None
+    _not_future(errors, "vendor_since", values["vendor_since"])
+    return values
+
+
+def _domain_taken(values: dict, account: Account | None, errors: dict) -> Account | None:
+    """One company, one account: another account with the same registrable domain is the same company."""
+    if not values["domain"] or "domain" in errors:
+        return None
+    existing = db.session.scalar(
+        select(Account)
+        .where(
+            Account.domain_key == registrable_domain(values["domain"]),
+            Account.id != (account.id if account else -1),
+        )
+        .limit(1)
+    )
+    if existing is not None:
+        errors["domain"] = f"“{existing.name}” already has this domain: use that account instead."
+    return existing
+
+
+def edit_account(account: Account, data: dict, *, actor: User) -> None:
+    """Change an account's details from its own page, under the account policy."""
+    if not may_edit_account(actor, account):
+        raise FieldErrors({"account": read_only_account_message(account)})
+    errors: dict[str, str] = {}
+    values = _account_values(data, errors)
+    if not values["name"]:
+        errors["name"] = "The company name cannot be empty."
+    existing = _domain_taken(values, account, errors)
+    if errors:
+        raise FieldErrors(errors, existing_account=existing)
+    values["name_key"] = normalise_company(values["name"])
+    values["domain_key"] = registrable_domain(values["domain"]) if values["domain"] else None
+    changes = audit.apply_changes(account, values)
+    _flush_account(account)
+    if changes:
+        audit.record(actor, "account", account.id, "updated", changes)
 
 
 def _contact_values(data: dict) -> dict:

@@ -5,4 +5,4 @@ from ..pages import require_user
 bp = Blueprint("rep", __name__)
 bp.before_request(require_user)
 
-from . import views  # noqa: E402,F401
+from . import accounts, views  # noqa: E402,F401

@@ -28,8 +28,9 @@ from ..forms import (
 TEXT = 2000
 
 
-class AccountForm(IntakeForm):
-    account_id = HiddenField(filters=[optional_int])
+class AccountDetailsForm(IntakeForm):
+    """An account's own details, edited in a deal's first section or on the account's page."""
+
     name = StringField("Company name", [Length(max=160)])
     domain = StringField("Web domain", [Length(max=253)], description="e.g. example.com")
     country = SelectField("Country", [Optional()])
@@ -39,6 +40,10 @@ class AccountForm(IntakeForm):
         "Our relationship with them", [Optional()], choices=STRENGTH_CHOICES, coerce=optional_int
     )
     vendor_since = DateField("Customer of ours since", [Optional()])
+
+
+class AccountForm(AccountDetailsForm):
+    account_id = HiddenField(filters=[optional_int])
     contact_name = StringField("Contact name", [Length(max=120)])
     contact_title = StringField("Title", [Length(max=120)])
     contact_email = EmailField(
