@@ -103,6 +103,7 @@ ACCESS = {
     "admin.ledger_deals": "admin",
     "admin.scorecard": "admin",
     "admin.what_if": "admin",
+    "admin.merge_account": "admin",
     "admin.ledger_csv": "admin",
     "admin.scorecards_csv": "admin",
 }

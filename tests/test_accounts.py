@@ -94,3 +94,51 @@ def test_editing_an_account_refuses_bad_answers_beside_the_field_and_keeps_them(
     assert db.session.get(Account, deal.account_id).domain == deal.account.domain
     assert taken.domain == "taken.example"
     assert client.get("/accounts/999999").status_code == 404
+
+
+def test_the_channel_manager_merges_two_accounts_of_one_company_and_routing_sees_one_account(
+    app, rep, make_user, make_deal, make_account, boss, thames
+):
+    keep = make_account(owner=rep, name="Acme Holdings", domain=None, vertical="Technology")
+    gone_owner = make_user("rep")
+    gone = make_account(owner=gone_owner, name="ACME Holdings GmbH", domain="acme-holdings.example")
+    first = make_deal(rep, account=keep, status="awaiting_customer", originator="partner", originator_partner=thames)
+    second = make_deal(gone_owner, account=gone, status="awaiting_customer")
+    gone_id = gone.id
+    manager = sign_in(app, boss)
+
+    page = manager.get(f"/accounts/{keep.id}").get_data(as_text=True)
+    assert f'<option value="{gone.id}">ACME Holdings GmbH (acme-holdings.example)</option>' in page
+    unconfirmed = manager.submit(
+        f"/admin/accounts/{keep.id}/merge", {"other_id": str(gone.id)}, page=f"/accounts/{keep.id}"
+    )
+    assert unconfirmed.status_code == 400 and "Tick the box" in unconfirmed.get_data(as_text=True)
+    assert db.session.get(Account, gone.id) is not None
+
+    merged = manager.submit(
+        f"/admin/accounts/{keep.id}/merge", {"other_id": str(gone.id), "confirm": "y"}, page=f"/accounts/{keep.id}"
+    )
+    assert merged.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Account, gone_id) is None
+    kept = db.session.get(Account, keep.id)
+    # The details the kept account lacked come from the merged one; its own stay.
+    assert (kept.name, kept.domain, kept.vertical, kept.owner_id) == (
+        "Acme Holdings",
+        "acme-holdings.example",
+        "Technology",
+        rep.id,
+    )
+    assert {first.id, second.id} <= {
+        d.id for d in db.session.scalars(db.select(type(first)).where(type(first).account_id == keep.id))
+    }
+    # Two open deals of different originators on one account now: routing holds the second as a conflict.
+    from intake.deals import decisions
+
+    assert first.id in decisions.propose(db.session.get(type(second), second.id)).decision.conflicts
+    # A rep cannot merge; merging an account into itself is refused.
+    assert sign_in(app, rep).post(f"/admin/accounts/{keep.id}/merge", data={}).status_code in (302, 400, 403, 404)
+    itself = manager.submit(
+        f"/admin/accounts/{keep.id}/merge", {"other_id": str(keep.id), "confirm": "y"}, page=f"/accounts/{keep.id}"
+    )
+    assert itself.status_code == 400

@@ -381,6 +381,22 @@ def test_an_accounts_page_its_edit_and_the_list_answer_hostile_input_without_a_5
     assert_nothing_found(fuzzer)
 
 
+def test_merging_accounts_answers_hostile_input_without_a_5xx(app, fuzzer, manager, rep, make_account):
+    keep = make_account(owner=rep, name="Merge Target GmbH", domain="merge-target.example")
+    others = [make_account(owner=rep, name=f"Merge Target {n} GmbH", domain=f"merge-{n}.example") for n in range(3)]
+    url = f"/admin/accounts/{keep.id}/merge"
+    hidden = manager.hidden(f"/accounts/{keep.id}")
+
+    def each(submission):
+        response = fuzzer.post(manager, url, submission, hidden=hidden)
+        if response is not None and (page := fuzzer.read(manager, f"/accounts/{keep.id}", "the account after")):
+            fuzzer.check_page(page.get_data(as_text=True), f"GET /accounts/{keep.id}", submission.describe())
+
+    fields = [an_id("other_id", *(a.id for a in others), keep.id, ""), one_of("confirm", "y", "", "n")]
+    explore(fields, each, examples=8)
+    assert_nothing_found(fuzzer)
+
+
 def test_the_deal_list_filters_and_pages_answer_hostile_input_without_a_5xx(client, fuzzer, rep, make_deal):
     make_deal(rep)
     fields = [
@@ -1351,6 +1367,7 @@ FUZZED_FORMS = {
     "rep.discard": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",
     "rep.close": "test_closing_a_deal_answers_hostile_input_without_a_5xx",
     "rep.edit_account": "test_an_accounts_page_its_edit_and_the_list_answer_hostile_input_without_a_5xx",
+    "admin.merge_account": "test_merging_accounts_answers_hostile_input_without_a_5xx",
     "rep.create_link": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",
     "rep.email_link": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",
     "rep.revoke_link": "test_the_deal_page_buttons_answer_hostile_input_without_a_5xx",

@@ -2,14 +2,15 @@
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
-from ..errors import DomainError, FieldErrors, NotNow
+from ..errors import ChangedMeanwhile, DomainError, FieldErrors, NotNow
 from ..extensions import db
 from ..matching import InvalidDomain, normalise_company, normalise_domain, our_partner_named, registrable_domain
 from ..models import Account, Deal, Partner, Relationship, User
+from ..models.types import utcnow
 from . import lifecycle, notify
 from .questionnaire import missing_answers
 
@@ -209,6 +210,55 @@ def edit_account(account: Account, data: dict, *, actor: User) -> None:
     _flush_account(account)
     if changes:
         audit.record(actor, "account", account.id, "updated", changes)
+
+
+def merge_accounts(keep: Account, gone: Account, *, actor: User) -> None:
+    """The channel manager makes two accounts that are the same company one: `gone`'s deals and the
+    relationships stated on it move to `keep`, details `keep` lacks are taken from `gone`, and `gone`
+    is deleted. Open deals of both are now on one account: routing holds them as a conflict."""
+    if not actor.is_admin:
+        raise NotNow("Only the channel manager merges accounts.")
+    if keep.id == gone.id:
+        raise FieldErrors({"other_id": "Choose another account to merge into this one."})
+    # Both accounts' rows are locked in one order, so two managers merging them cross-wise wait for each other.
+    for account_id in sorted((keep.id, gone.id)):
+        db.session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    db.session.expire_all()
+    if db.session.get(Account, gone.id) is None or db.session.get(Account, keep.id) is None:
+        raise ChangedMeanwhile("These accounts were merged a moment ago.")
+    moved = db.session.scalars(select(Deal.id).where(Deal.account_id == gone.id)).all()
+    db.session.execute(
+        update(Deal)
+        .where(Deal.account_id == gone.id)
+        .values(account_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Relationship)
+        .where(Relationship.account_id == gone.id)
+        .values(account_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    taken = {field: getattr(gone, field) for field in ACCOUNT_FIELDS if getattr(keep, field) in (None, "")}
+    if keep.owner_id is None and gone.owner_id is not None:
+        taken["owner_id"] = gone.owner_id
+    name, domain = gone.name, gone.domain
+    db.session.delete(gone)
+    db.session.flush()  # the domain is free once the merged account is gone
+    if "domain" in taken:
+        taken["domain_key"] = registrable_domain(taken["domain"]) if taken["domain"] else None
+    changes = audit.apply_changes(keep, taken)
+    db.session.flush()
+    audit.record(
+        actor, "account", keep.id, "merged", {"merged": [None, f"{name} ({domain or 'no domain'})"], **changes}
+    )
+    for deal_id in moved:
+        audit.record(actor, "deal", deal_id, "account merged", {"account": [name, keep.name]})
 
 
 def _contact_values(data: dict) -> dict:

@@ -6,11 +6,13 @@ from sqlalchemy import func, select
 
 from ... import partner_users
 from ...admin import services
+from ...deals import services as deal_services
 from ...extensions import db
-from ...models import Partner, PartnerUser, User
+from ...models import Account, Partner, PartnerUser, User
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_name, with_current
 from ..pages import attach_errors, attempt, render_form
+from ..rep.accounts import account_page, merge_form
 from . import bp
 from .forms import PartnerForm, PartnerUserForm, PasswordForm, SearchForm, UserCreateForm, UserEditForm
 
@@ -207,3 +209,22 @@ def partner_active(partner_id: int):
         if request.referrer and request.referrer.startswith(request.host_url)
         else url_for("admin.partners")
     )
+
+
+@bp.post("/accounts/<id:account_id>/merge")
+@keeps_answers
+def merge_account(account_id: int):
+    keep = db.session.get(Account, account_id) or abort(404)
+    form = merge_form(keep, formdata=request.form)
+    if form.validate():
+        if not form.confirm.data:
+            form.confirm.errors = [*form.confirm.errors, "Tick the box to confirm they are the same company."]
+        else:
+            gone = db.session.get(Account, form.other_id.data) if form.other_id.data else None
+            if gone is None:
+                form.other_id.errors = [*form.other_id.errors, "Choose an account."]
+            elif attempt(form, deal_services.merge_accounts, keep, gone, actor=current_user):
+                db.session.commit()
+                flash("Merged: its deals and relationships are on this account now.", "success")
+                return redirect(url_for("rep.account", account_id=keep.id))
+    return account_page(keep, merge=form, status=400)

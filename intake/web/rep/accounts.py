@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from wtforms import BooleanField, SelectField
 
 from ...deals import queries, services
 from ...extensions import db
@@ -12,7 +13,7 @@ from ...matching import normalise_company
 from ...models import Account, Deal, Relationship
 from ...vocabulary import OPEN_STATUSES, SOURCE
 from ..errors import keeps_answers
-from ..forms import config_choices, country_choices
+from ..forms import IntakeForm, config_choices, country_choices, optional_int, opts
 from ..inputs import page_number
 from ..pages import attempt, render_form
 from . import bp
@@ -47,7 +48,13 @@ def _account_or_404(account_id: int) -> Account:
 
 @bp.get("/accounts/<id:account_id>")
 def account(account_id: int):
-    found = _account_or_404(account_id)
+    return account_page(_account_or_404(account_id))
+
+
+def account_page(found: Account, *, merge=None, status: int = 200):
+    """An account's page; for the channel manager with the form that merges another account into it."""
+    if merge is None and current_user.is_admin:
+        merge = merge_form(found)
     deals = db.session.scalars(
         queries.visible_deals(current_user)
         .where(Deal.account_id == found.id)
@@ -62,13 +69,15 @@ def account(account_id: int):
         .order_by(Relationship.created_at.desc(), Relationship.id.desc())
     ).all()
     by_source = {source: [r for r in rows if r.source == source] for source in SOURCE}
-    return render_template(
+    page = render_template(
         "rep/account.html",
         account=found,
         deals=deals,
         by_source=by_source,
         may_edit=services.may_edit_account(current_user, found),
+        merge=merge,
     )
+    return page, status
 
 
 @bp.route("/accounts/<id:account_id>/edit", methods=["GET", "POST"])
@@ -82,10 +91,35 @@ def edit_account(account_id: int):
     form = AccountDetailsForm() if submitted else AccountDetailsForm(formdata=None, obj=found)
     form.country.choices = country_choices()
     form.vertical.choices = config_choices("VERTICALS")
-    if submitted and form.validate() and attempt(
-        form, services.edit_account, found, {f: form[f].data for f in DETAILS}, actor=current_user
+    if (
+        submitted
+        and form.validate()
+        and attempt(form, services.edit_account, found, {f: form[f].data for f in DETAILS}, actor=current_user)
     ):
         db.session.commit()
         flash("Account saved.", "success")
         return redirect(url_for("rep.account", account_id=found.id))
     return render_form("rep/account_edit.html", form, account=found)
+
+
+class MergeForm(IntakeForm):
+    """Merge another account (the same company) into this one."""
+
+    other_id = SelectField("The account to merge into this one", coerce=optional_int)
+    confirm = BooleanField(
+        "I confirm: they are the same company; the other account's deals move here and it is deleted"
+    )
+
+
+def merge_candidates(account: Account) -> list[Account]:
+    """Accounts that may be the same company: found by this one's name, as a search finds them."""
+    return [a for a in services.find_accounts(account.name, limit=20) if a.id != account.id]
+
+
+def merge_form(account: Account, formdata=None) -> MergeForm:
+    form = MergeForm(formdata=formdata)
+    form.other_id.choices = opts(
+        [("", "Choose an account")]
+        + [(str(a.id), f"{a.name} ({a.domain or 'no domain'})") for a in merge_candidates(account)]
+    )
+    return form
