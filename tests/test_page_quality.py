@@ -425,6 +425,8 @@ def test_the_reps_pages_are_accessible_valid_and_need_no_inline_code(
         Visit("a deal with a proposal", f"/deals/{proposed.id}"),
         Visit("a routed deal", f"/deals/{routed.id}"),
         Visit("changing one's password", "/account/password"),
+        Visit("the rep's dashboard", "/dashboard"),
+        Visit("an account of the rep's", f"/accounts/{draft.account_id}"),
         Visit("another rep's account, read-only", f"/deals/{on_another_reps_account.id}/account"),
         Visit("a deal that is not there", "/deals/999999", status=404),
     ]
@@ -485,6 +487,9 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
             "/admin/rules/what-if?try-threshold=4&try-ties=vendor&try-since=2026-01-01&try-until=2026-12-31",
         ),
         Visit("the dashboard", "/dashboard"),
+        Visit("accounts", "/accounts"),
+        Visit("an account, with the form that merges another into it", f"/accounts/{routed.account_id}"),
+        Visit("editing an account", f"/accounts/{routed.account_id}/edit"),
         Visit("the reciprocity ledger", "/admin/ledger"),
         Visit("the deals behind a number of the ledger", f"/admin/ledger/{thames.id}/{quarter_of(utcnow())}/given"),
         Visit("a partner's scorecard", f"/admin/partners/{thames.id}/scorecard"),
