@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Credit, Deal, OutboxMessage, PartnerRequest, Registration, User
 from ..models.types import utcnow
 from ..vocabulary import DEAL_STATUS, HOLD_REASON
-from . import partner_requests
+from . import partner_requests, registrations
 from .ledger import quarter_of
 
 # How long deals have waited for the customer's answer, in days: (label, from, to).
@@ -153,7 +153,7 @@ def _to_assign(scope: Scope) -> tuple[int, datetime | None]:
     query = (
         select(func.count(), func.min(Registration.registered_at))
         .join(Deal, Deal.id == Registration.deal_id)
-        .where(Deal.rep_id.is_(None), Deal.status.in_(("draft", "on_hold")))
+        .where(*registrations.WAITING_FOR_A_REP)
     )
     count, oldest = db.session.execute(scope.apply(query)).one()
     return (count, oldest)

@@ -36,6 +36,8 @@ from .facts import open_deals_on
 # Before routing, a registration waits on the vendor side: this long without progress, it expires.
 WAITING = ("draft", "on_hold", "awaiting_customer", "ready_to_route")
 REGISTRATION_WINDOW = timedelta(hours=1)
+# A registration in "Registrations to assign": still open, and no rep yet.
+WAITING_FOR_A_REP = (Deal.rep_id.is_(None), Deal.status.in_(OPEN_STATUSES))
 
 
 class RegisteringTooOften(DomainError):
@@ -282,7 +284,7 @@ def to_assign() -> list[Deal]:
         db.session.scalars(
             select(Deal)
             .join(Registration, Registration.deal_id == Deal.id)
-            .where(Deal.rep_id.is_(None), Deal.status.in_(OPEN_STATUSES))
+            .where(*WAITING_FOR_A_REP)
             .options(selectinload(Deal.account), selectinload(Deal.registration).selectinload(Registration.partner))
             .order_by(Registration.registered_at, Deal.id)
         )
@@ -294,7 +296,7 @@ def waiting_for_a_rep() -> int:
         select(func.count())
         .select_from(Deal)
         .join(Registration, Registration.deal_id == Deal.id)
-        .where(Deal.rep_id.is_(None), Deal.status.in_(OPEN_STATUSES))
+        .where(*WAITING_FOR_A_REP)
     )
 
 
