@@ -1,5 +1,7 @@
 """Accounts: the list, an account's page with its deals and relationships by source, its edit under the policy."""
 
+import pytest
+
 from intake.deals import registrations
 from intake.extensions import db
 from intake.models import Account, PartnerUser
@@ -142,3 +144,20 @@ def test_the_channel_manager_merges_two_accounts_of_one_company_and_routing_sees
         f"/admin/accounts/{keep.id}/merge", {"other_id": str(keep.id), "confirm": "y"}, page=f"/accounts/{keep.id}"
     )
     assert itself.status_code == 400
+
+
+def test_an_account_merged_away_a_moment_ago_is_said_so_not_a_5xx(app, rep, make_account, boss):
+    """Two managers merge the same account at once: the other server's merge deletes it between this
+    request reading it and locking it; this one is told so, and nothing changes."""
+    from intake.deals import services
+    from intake.errors import ChangedMeanwhile
+
+    keep = make_account(owner=rep, name="Twice Merged AG", domain="twice.example")
+    gone = make_account(owner=rep, name="Twice Merged GmbH", domain="twice-merged.example")
+    assert keep.name and gone.name  # both read by this request
+    with db.engine.begin() as elsewhere:  # the other server, a moment earlier
+        elsewhere.execute(db.text("DELETE FROM accounts WHERE id = :id"), {"id": gone.id})
+    with pytest.raises(ChangedMeanwhile):
+        services.merge_accounts(keep, gone, actor=boss)
+    db.session.rollback()
+    assert db.session.get(Account, keep.id).name == "Twice Merged AG"

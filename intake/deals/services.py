@@ -221,7 +221,8 @@ def merge_accounts(keep: Account, gone: Account, *, actor: User) -> None:
     if keep.id == gone.id:
         raise FieldErrors({"other_id": "Choose another account to merge into this one."})
     # Both accounts' rows are locked in one order, so two managers merging them cross-wise wait for each other.
-    for account_id in sorted((keep.id, gone.id)):
+    keep_id, gone_id = keep.id, gone.id  # read before the session forgets them: one may be gone by then
+    for account_id in sorted((keep_id, gone_id)):
         db.session.execute(
             update(Account)
             .where(Account.id == account_id)
@@ -229,7 +230,8 @@ def merge_accounts(keep: Account, gone: Account, *, actor: User) -> None:
             .execution_options(synchronize_session=False)
         )
     db.session.expire_all()
-    if db.session.get(Account, gone.id) is None or db.session.get(Account, keep.id) is None:
+    keep, gone = db.session.get(Account, keep_id), db.session.get(Account, gone_id)
+    if keep is None or gone is None:
         raise ChangedMeanwhile("These accounts were merged a moment ago.")
     moved = db.session.scalars(select(Deal.id).where(Deal.account_id == gone.id)).all()
     db.session.execute(
