@@ -60,10 +60,14 @@ def database_driver(url: str) -> str:
 def engine_options(url: str, env: dict) -> dict:
     """Connections are checked before use (the app recovers by itself after a database restart),
     customers' data never appears in logged SQL, and a server that hangs instead of refusing
-    fails a request after a few seconds rather than holding it."""
+    fails a request after a few seconds rather than holding it. PostgreSQL sessions run in UTC, as every
+    time Intake keeps is, so a date taken from a time in SQL (a quarter, a month) is the UTC one."""
     options: dict = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("postgresql"):
-        options["connect_args"] = {"connect_timeout": int(env.get("INTAKE_DATABASE_CONNECT_TIMEOUT", "5"))}
+        options["connect_args"] = {
+            "connect_timeout": int(env.get("INTAKE_DATABASE_CONNECT_TIMEOUT", "5")),
+            "options": "-c timezone=UTC",
+        }
     return options
 
 

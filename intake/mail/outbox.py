@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app, render_template
@@ -29,6 +30,13 @@ def _message_id_domain() -> str:
     host = current_app.config["BASE_URL"].split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
     host = host.split(":", 1)[0] if not host.startswith("[") else ""
     return host if host and all(c.isalnum() or c in ".-" for c in host) else "intake"
+
+
+def new_message_id() -> str:
+    """A Message-ID unique everywhere, short enough for one header line. Its random part comes from
+    `secrets`: email.utils.make_msgid draws on the shared `random`, which others may seed (Hypothesis
+    does, per example), so two messages queued in the same hundredth of a second could share one."""
+    return f"<{int(time.time())}.{secrets.token_hex(12)}@{_message_id_domain()}>"
 
 
 def enqueue(
@@ -56,7 +64,7 @@ def enqueue(
         subject=one_line(subject, 200),
         text_body=text,
         html_body=html,
-        message_id=make_msgid(domain=_message_id_domain()),
+        message_id=new_message_id(),
     )
     message.attachments = [attachment_rows.row_for(item, position) for position, item in enumerate(attachments)]
     db.session.add(message)
