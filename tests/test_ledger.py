@@ -11,35 +11,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, select
 
-from intake.deals import decisions, ledger, partner_requests, partners, rules, services
+from intake.deals import ledger, partners, rules
 from intake.extensions import db
 from intake.models import Credit
 from intake.models.types import utcnow
 
+from .deal_steps import close, request_to, route
+
 TODAY = date.today()
 QUARTER = ledger.quarter_of(utcnow())
-
-
-def _route(deal, rep):
-    version = decisions.route_deal(deal, actor=rep)
-    db.session.commit()
-    return version
-
-
-def _request(deal, partner):
-    return next(r for r in partner_requests.of_decision(deal.decisions[-1]) if r.partner_id == partner.id)
-
-
-def _close(deal, rep, outcome, value):
-    services.close_deal(
-        deal,
-        outcome=outcome,
-        closed_on=TODAY,
-        final_value=Decimal(value),
-        reason="They chose a competitor." if outcome == "lost" else "",
-        actor=rep,
-    )
-    db.session.commit()
 
 
 def _credits(deal):
@@ -59,10 +39,10 @@ def quarter(rep, ready, thames, borealis):
     - declined: the customer came to us, Borealis leads and declines; routed again, we fulfil → nothing for Borealis.
     """
     won = ready(partner=thames, strength=5, contact="vendor", estimated_value=Decimal(70000))
-    _route(won, rep)
-    partners.accept(_request(won, thames))
+    route(won, rep)
+    partners.accept(request_to(won, thames))
     db.session.commit()
-    _close(won, rep, "won", 70000)
+    close(won, rep, "won", 70000)
 
     brought = ready(
         partner=thames,
@@ -72,19 +52,19 @@ def quarter(rep, ready, thames, borealis):
         origin_channel="partner_marketing",
         estimated_value=Decimal(50000),
     )
-    _route(brought, rep)
+    route(brought, rep)
 
     lost = ready(
         partner=thames, strength=4, originator="customer", origin_channel="referral", estimated_value=Decimal(30000)
     )
-    _route(lost, rep)
-    _close(lost, rep, "lost", 0)
+    route(lost, rep)
+    close(lost, rep, "lost", 0)
 
     declined = ready(partner=borealis, strength=5, originator="customer", origin_channel="referral")
-    _route(declined, rep)
-    partners.decline(_request(declined, borealis), reason="No capacity this quarter.")
+    route(declined, rep)
+    partners.decline(request_to(declined, borealis), reason="No capacity this quarter.")
     db.session.commit()
-    _route(declined, rep)
+    route(declined, rep)
     return {"won": won, "brought": brought, "lost": lost, "declined": declined}
 
 
@@ -128,8 +108,8 @@ def test_a_lapse_under_automatic_recycling_ends_the_partners_credit(app, rep, re
     rules.set_rules(threshold=3, ties="partners", recycle="automatic", actor=boss)
     db.session.commit()
     deal = ready(partner=thames, strength=5, originator="customer", origin_channel="referral")
-    _route(deal, rep)
-    request = _request(deal, thames)
+    route(deal, rep)
+    request = request_to(deal, thames)
     partners.lapse(request, actor=None, now=request.expires_at + timedelta(minutes=1))
     db.session.commit()
     assert deal.status == "routed" and len(deal.decisions) == 2  # routed again at once, without Thames
@@ -175,7 +155,7 @@ def test_the_ledger_reads_a_constant_number_of_statements_whatever_the_number_of
 
     before = statements()
     for _ in range(3):
-        _route(ready(partner=thames, strength=5, contact="vendor"), rep)
+        route(ready(partner=thames, strength=5, contact="vendor"), rep)
     assert statements() == before
 
 
@@ -186,8 +166,8 @@ def test_a_partners_scorecard_counts_its_answers_speed_declines_outcomes_and_cus
     Borealis declined once; customers named Thames with 5, 5 and 4, and Borealis with 5."""
     # One more for Borealis: asked, it lets its time pass (manual recycling: the manager sends it back).
     late = ready(partner=borealis, strength=3, originator="customer", origin_channel="referral")
-    _route(late, rep)
-    request = _request(late, borealis)
+    route(late, rep)
+    request = request_to(late, borealis)
     partners.lapse(request, actor=None, now=request.expires_at + timedelta(minutes=1))
     db.session.commit()
 

@@ -4,30 +4,26 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from intake.deals import decisions, whatif
 from intake.deals import rules as engagement
+from intake.deals import whatif
 from intake.extensions import db
 from intake.models import Decision, RulesOfEngagement
 
+from .deal_steps import route
+
 TODAY = date.today()
-
-
-def _route(deal, rep):
-    decisions.route_deal(deal, actor=rep)
-    db.session.commit()
-    return deal
 
 
 def test_replaying_the_period_under_another_threshold_lists_the_decisions_that_would_change(
     app, rep, ready, thames, manager
 ):
     # The customer came to us with no preference: Thames (working, 3) fulfils while a relationship counts from 3.
-    working = _route(
+    working = route(
         ready(partner=thames, strength=3, contact="vendor", originator="customer", origin_channel="referral"), rep
     )
     assert working.decisions[-1].routing.fulfilment.partner_id == thames.id
     # Thames is strategic (5) on another: it fulfils under any threshold.
-    strategic = _route(ready(partner=thames, strength=5, contact="vendor"), rep)
+    strategic = route(ready(partner=thames, strength=5, contact="vendor"), rep)
 
     result = whatif.replay(threshold=4, ties="partners", since=TODAY, until=TODAY)
     assert result.replayed == 2 and not result.truncated
