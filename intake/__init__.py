@@ -50,10 +50,11 @@ def register_extensions(app: Flask) -> None:
     ext.login_manager.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
-    from .deals import documents
+    from .deals import documents, reviews
     from .mail import attachments
 
     attachments.register("deal_summary", documents.build)
+    attachments.register("partner_review", reviews.build)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -1,4 +1,6 @@
-"""Command-line tools: `flask --app intake users …` and `flask --app intake demo …`."""
+"""Command-line tools: `flask --app intake users …`, `… import …`, `… demo …` and the others registered here."""
+
+import sys
 
 import click
 from flask import Flask
@@ -7,7 +9,7 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import User
-from .vocabulary import USER_ROLE
+from .vocabulary import IMPORT_KIND, USER_ROLE
 
 
 def init_app(app: Flask) -> None:
@@ -20,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(routing)
     app.cli.add_command(partners)
     app.cli.add_command(outbox)
+    app.cli.add_command(import_csv)
 
 
 @click.group(help="Manage the people who sign in.")
@@ -99,6 +102,61 @@ def sweep_partners():
         f"{reminders} reminder(s) queued; {passed} deadline(s) passed; "
         f"{registrations_reminded} registration reminder(s); {expired} registration(s) expired."
     )
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(IMPORT_KIND.codes))
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check the file and print what would change; import nothing.")
+@click.option("--quiet", is_flag=True, help="No progress bar, no list of changes: only the summary.")
+@with_appcontext
+def import_csv(kind: str, file, dry_run: bool, quiet: bool):
+    """Import partners, accounts or relationships from a CSV FILE (the header names the columns).
+
+    Every row is checked first: any bad row is reported with its line and reason, and nothing is
+    imported. Otherwise all rows are imported in one transaction; records that exist already (by
+    normalised name or domain) are updated, not duplicated, and a blank cell leaves a field as it is.
+    """
+    from . import imports
+
+    data = file.read()
+    bars: dict[str, click.progressbar] = {}
+
+    err = sys.stderr
+
+    def progress(phase: str, step: int, total: int) -> None:
+        if quiet or not err.isatty():
+            return
+        if phase not in bars:
+            for bar in bars.values():
+                bar.render_finish()
+            label = "Checking rows" if phase == "checking" else "Writing"
+            bars[phase] = click.progressbar(length=max(total, 1), label=label, file=err)
+        bars[phase].update(step)
+
+    try:
+        report = imports.run(kind, data, actor=None, dry_run=dry_run, source=file.name, progress=progress)
+    except imports.Unreadable as exc:
+        raise click.ClickException(f"{exc} Nothing was imported.") from None
+    for bar in bars.values():
+        bar.render_finish()
+    if report.problems:
+        for problem in report.problems:
+            click.echo(f"line {problem.line}: {problem.reason}", err=True)
+        db.session.rollback()
+        raise click.ClickException(
+            f"{len(report.problems)} row(s) cannot be imported, as listed above. Nothing was imported."
+        )
+    if dry_run and not quiet:
+        for change in report.changes:
+            if change.action != "unchanged":
+                click.echo(change.describe())
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {report.summary()} Nothing was imported.")
+        return
+    db.session.commit()
+    click.echo(f"Imported: {report.summary(done=True)}")
 
 
 @click.group(help="Demo data for trying Intake out.")

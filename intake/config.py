@@ -112,6 +112,8 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "MAX_CONTENT_LENGTH": int(env.get("INTAKE_MAX_REQUEST_KB", "1024")) * 1024,
         "MAX_FORM_MEMORY_SIZE": int(env.get("INTAKE_MAX_REQUEST_KB", "1024")) * 1024,
         "MAX_FORM_PARTS": 1000,
+        # A CSV sent to the import page; a bigger file is imported from the command line.
+        "IMPORT_UPLOAD_LIMIT": int(env.get("INTAKE_IMPORT_UPLOAD_MB", "5")) * 1024 * 1024,
         # A rep may keep the questionnaire open through a long call: the CSRF
         # token lives as long as the session rather than the default hour.
         "WTF_CSRF_TIME_LIMIT": None,

@@ -330,6 +330,14 @@ MAIL_STATUS = Words(
     {"pending": "queued", "sending": "sending", "sent": "sent", "failed": "failed", "dead": "gave up"},
 )
 
+# ---------------------------------------------------------------- importing
+
+# What a CSV import brings in (`flask --app intake import KIND FILE.csv`, the import page).
+IMPORT_KIND = Words(
+    ("partners", "accounts", "relationships"),
+    {"partners": "partner", "accounts": "account", "relationships": "relationship"},
+)
+
 VOCABULARY: dict[str, Words] = {
     "status": DEAL_STATUS,
     "hold_reason": HOLD_REASON,
@@ -358,6 +366,7 @@ VOCABULARY: dict[str, Words] = {
     "ties": TIES_WORDS,
     "recycle": RECYCLE,
     "partner_response": PARTNER_RESPONSE,
+    "import_kind": IMPORT_KIND,
     "user_role": USER_ROLE,
     "link_state": LINK_STATE,
     "mail_status": MAIL_STATUS,

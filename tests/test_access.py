@@ -69,6 +69,7 @@ ACCESS = {
     "admin.partner_active": "admin",
     "admin.queues_index": "admin",
     "admin.queue": "admin",
+    "admin.responses": "admin",
     "admin.resolve": "admin",
     "admin.override": "admin",
     "admin.rules": "admin",
@@ -102,10 +103,12 @@ ACCESS = {
     "admin.reciprocity_ledger": "admin",
     "admin.ledger_deals": "admin",
     "admin.scorecard": "admin",
+    "admin.partner_review": "admin",
     "admin.what_if": "admin",
     "admin.merge_account": "admin",
     "admin.ledger_csv": "admin",
     "admin.scorecards_csv": "admin",
+    "admin.import_page": "admin",
 }
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route
@@ -217,7 +220,7 @@ def walk(app):
 
 def url_for_rule(rule, values: dict) -> str:
     url = rule.rule
-    for name in rule.arguments:
+    for name in rule.arguments - set(rule.defaults or {}):
         url = re.sub(rf"<(?:[a-z]+:)?{name}>", str(values[name]), url)
     return url
 

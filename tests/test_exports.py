@@ -79,3 +79,37 @@ def test_the_ledger_and_scorecards_exports_hold_the_figures_on_screen(app, clien
     assert cards[thames.name]["requests"] == "1" and cards[thames.name]["acceptance rate"] == "1.00"
     assert cards[thames.name]["fulfilled won"] == "1" and cards[thames.name]["win rate"] == "1.00"
     assert client.get("/admin/ledger.csv").status_code in (302, 403, 404)  # not for a rep
+
+
+def _read_xlsx(response) -> list[dict]:
+    from openpyxl import load_workbook
+
+    assert response.status_code == 200 and response.mimetype == exports.XLSX_TYPE
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def test_the_xlsx_exports_keep_text_as_text_and_numbers_as_numbers(app, client, rep, make_account, make_deal):
+    from openpyxl import load_workbook
+
+    hostile = make_account(owner=rep, name='=HYPERLINK("http://evil.example") GmbH', domain="evil-xlsx.example")
+    draft = make_deal(rep, account=hostile, contact_name="@Casey")
+    response = client.get("/deals.xlsx")
+    [row] = _read_xlsx(response)
+    assert row["deal"] == draft.id  # a number cell
+    assert row["account"] == '=HYPERLINK("http://evil.example") GmbH'  # shown as typed, not run
+    # The cell is a text cell, never a formula.
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    account_column = [cell.value for cell in sheet[1]].index("account")
+    assert sheet.cell(row=2, column=account_column + 1).data_type == "s"
+    # The same filters as the CSV and the list.
+    assert _read_xlsx(client.get("/deals.xlsx?status=won")) == []
+
+
+def test_the_ledger_and_scorecards_export_as_xlsx_too(app, boss, thames):
+    manager = sign_in(app, boss)
+    assert _read_xlsx(manager.get("/admin/ledger.xlsx")) == []
+    [card] = _read_xlsx(manager.get("/admin/scorecards.xlsx"))
+    assert card["partner"] == thames.name and card["requests"] == 0

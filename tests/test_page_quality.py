@@ -426,6 +426,7 @@ def test_the_reps_pages_are_accessible_valid_and_need_no_inline_code(
         Visit("a routed deal", f"/deals/{routed.id}"),
         Visit("changing one's password", "/account/password"),
         Visit("the rep's dashboard", "/dashboard"),
+        Visit("the rep's deals behind a number of the dashboard", "/deals?status=awaiting_customer&waiting=0-3"),
         Visit("an account of the rep's", f"/accounts/{draft.account_id}"),
         Visit("another rep's account, read-only", f"/deals/{on_another_reps_account.id}/account"),
         Visit("a deal that is not there", "/deals/999999", status=404),
@@ -461,6 +462,10 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
     route(client, conflicting)
     assert [db.session.get(Deal, d.id).hold_reason for d in (aligning, conflicting)] == ["needs_alignment", "conflict"]
     waiting = register_as(thames, account_name="Quayside Logistics Ltd")  # an account nobody owns: it needs a rep
+    # A partner given no time at all to answer: its request is overdue, and the responses queue offers to recycle it.
+    app.config.update(PARTNER_RESPONSE_DAYS=0)
+    late, _ = _routed_deal_with_link(client, make_deal, rep, make_partner(name="Cedar Networks"))
+    app.config.update(PARTNER_RESPONSE_DAYS=5)
     deliver(app)
     summary = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.deal_id == routed.id, OutboxMessage.kind == "routed_vendor")
@@ -487,12 +492,18 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
             "/admin/rules/what-if?try-threshold=4&try-ties=vendor&try-since=2026-01-01&try-until=2026-12-31",
         ),
         Visit("the dashboard", "/dashboard"),
+        Visit("the dashboard of one rep in one country", f"/dashboard?rep={rep.id}&country=DE"),
+        Visit("the deals behind a number of the dashboard", f"/deals?rep={rep.id}&country=DE&status=awaiting_customer"),
+        Visit("the partner responses queue", "/admin/responses"),
         Visit("accounts", "/accounts"),
         Visit("an account, with the form that merges another into it", f"/accounts/{routed.account_id}"),
         Visit("editing an account", f"/accounts/{routed.account_id}/edit"),
         Visit("the reciprocity ledger", "/admin/ledger"),
         Visit("the deals behind a number of the ledger", f"/admin/ledger/{thames.id}/{quarter_of(utcnow())}/given"),
         Visit("a partner's scorecard", f"/admin/partners/{thames.id}/scorecard"),
+        Visit("a partner's scorecard, its review asked for", press="Mail me the partner review PDF"),
+        Visit("the import page", "/admin/import"),
+        Visit("the import page, checked without a file", press="Check: show what would change", status=400),
         Visit("mail", "/admin/mail"),
         Visit("a message, with its HTML in a frame", f"/admin/mail/{summary.id}"),
     ]
@@ -500,8 +511,26 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
     assert_pages_hold(node, pages, tmp_path)
     shown = {page.name: page.html for page in pages}
     assert f"#{waiting.deal_id} Quayside Logistics Ltd" in shown["registrations to assign"], "it waits for a rep"
+    responses = shown["the partner responses queue"]
+    assert f'action="/admin/deals/{late.id}/recycle/' in responses and "Overdue" in responses and "Waiting" in responses
+    assert "is on its way to boss@example.com" in shown["a partner's scorecard, its review asked for"]
+    assert "Only deals with rep: " in shown["the deals behind a number of the dashboard"]
     # The message's own HTML shows in its frame, styles and all, under a policy of its own.
     assert [routed.account.name in text for text in pages[-1].frames] == [True]
+
+
+def test_the_dashboard_filtered_by_partner_and_period_is_accessible_valid_and_needs_no_inline_code(
+    chromium, node, live_server, client, rep, boss, make_deal, thames, tmp_path
+):
+    _routed_deal_with_link(client, make_deal, rep, thames)
+    make_deal(rep, status="awaiting_customer", originator="partner", originator_partner=thames)
+    today = utcnow().date().isoformat()
+    visits = [
+        Visit("the dashboard of one partner", f"/dashboard?partner={thames.id}"),
+        Visit("the dashboard of one partner in one period", f"/dashboard?partner={thames.id}&from={today}&to={today}"),
+        Visit("the deals of one partner in one period", f"/deals?partner={thames.id}&from={today}&to={today}"),
+    ]
+    assert_pages_hold(node, chromium(_read_pages, live_server, visits, boss.email, DESK), tmp_path)
 
 
 # ---------------------------------------------------------------- what moved out of the pages into intake.js

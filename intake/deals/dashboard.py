@@ -7,38 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Credit, Deal, OutboxMessage, PartnerRequest, Registration, User
+from ..models import Credit, Deal, OutboxMessage, PartnerRequest, Registration
 from ..models.types import utcnow
 from ..vocabulary import DEAL_STATUS, HOLD_REASON
 from . import partner_requests, registrations
 from .ledger import quarter_of
+from .queries import WAITING, Scope
 
-# How long deals have waited for the customer's answer, in days: (label, from, to).
-AGES = (("up to 3 days", 0, 3), ("4 to 7 days", 4, 7), ("8 to 14 days", 8, 14), ("over 14 days", 15, None))
 LIST_LIMIT = 50
 
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose deals: a rep's own; for the channel manager every rep's, or one rep's, and one country or all."""
-
-    rep_id: int | None = None
-    country: str | None = None
-
-    def apply(self, query: Select) -> Select:
-        if self.rep_id is not None:
-            query = query.where(Deal.rep_id == self.rep_id)
-        if self.country:
-            query = query.where(Deal.account.has(country=self.country))
-        return query
-
-
-def scope_for(user: User, *, rep_id: int | None, country: str | None) -> Scope:
-    return Scope(rep_id=rep_id if user.is_admin else user.id, country=country)
+# The pipeline chart's stages: where the deals started in a quarter stand now.
+PIPELINE = (
+    ("Not routed yet", ("draft", "awaiting_customer", "ready_to_route", "on_hold")),
+    ("With the leader", ("routed", "accepted")),
+    ("Won", ("won",)),
+    ("Lost", ("lost",)),
+    ("Withdrawn", ("withdrawn",)),
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +113,34 @@ def routes_by_quarter(scope: Scope, *, quarters: int = 4) -> list[tuple[str, dic
     return sorted(counts.items())[-quarters:]
 
 
+def quarter_start(moment: datetime, back: int = 0) -> datetime:
+    """The first moment of the quarter `back` quarters before the one `moment` is in."""
+    index = moment.year * 4 + (moment.month - 1) // 3 - back
+    return moment.replace(year=index // 4, month=index % 4 * 3 + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def pipeline_by_quarter(scope: Scope, *, quarters: int = 4, now: datetime | None = None) -> list[tuple[str, dict]]:
+    """The deals started in each of the last quarters, by where they stand now (PIPELINE's stages), in one
+    statement grouped in the database."""
+    now = now or utcnow()
+    first = quarter_start(now, quarters - 1)
+    year, month = func.extract("year", Deal.created_at), func.extract("month", Deal.created_at)
+    rows = db.session.execute(
+        scope.apply(
+            select(year, month, Deal.status, func.count())
+            .where(Deal.created_at >= first)
+            .group_by(year, month, Deal.status)
+        )
+    )
+    stage_of = {status: stage for stage, statuses in PIPELINE for status in statuses}
+    counts = {quarter_of(quarter_start(now, back)): {stage: 0 for stage, _ in PIPELINE} for back in range(quarters)}
+    for y, m, status, count in rows:
+        quarter = f"{int(y)}-Q{(int(m) - 1) // 3 + 1}"
+        if quarter in counts:
+            counts[quarter][stage_of[status]] += count
+    return sorted(counts.items())
+
+
 def _waiting(scope: Scope, now: datetime) -> list[tuple[str, int, int | None, int]]:
     since = db.session.scalars(
         scope.apply(select(Deal.status_changed_at).where(Deal.status == "awaiting_customer"))
@@ -131,7 +148,7 @@ def _waiting(scope: Scope, now: datetime) -> list[tuple[str, int, int | None, in
     days = [(now - moment).days for moment in since]
     return [
         (label, low, high, sum(1 for d in days if d >= low and (high is None or d <= high)))
-        for label, low, high in AGES
+        for label, low, high in WAITING
     ]
 
 
@@ -159,24 +176,41 @@ def _to_assign(scope: Scope) -> tuple[int, datetime | None]:
     return (count, oldest)
 
 
-def _requests(scope: Scope, now: datetime, *, overdue: bool) -> list[PartnerRequest]:
-    near = now + timedelta(hours=current_app.config["PARTNER_REMIND_HOURS"])
+def awaited(
+    scope: Scope, *, after: datetime | None = None, until: datetime | None = None, limit: int = LIST_LIMIT
+) -> list[PartnerRequest]:
+    """Partner answers still awaited on the decision in force, soonest deadline first (passed ones first of all);
+    only those due after `after` and by `until`, when given."""
     query = (
         select(PartnerRequest)
         .join(Deal, Deal.id == PartnerRequest.deal_id)
-        .where(PartnerRequest.response.is_(None), Deal.status.in_(("routed", "accepted")))
+        .where(*partner_requests.AWAITED)
         .options(
             selectinload(PartnerRequest.partner),
             selectinload(PartnerRequest.deal).selectinload(Deal.account),
             selectinload(PartnerRequest.deal).selectinload(Deal.decisions),
+            selectinload(PartnerRequest.deal).selectinload(Deal.rep),
         )
-        .order_by(PartnerRequest.expires_at)
-        .limit(LIST_LIMIT)
+        .order_by(PartnerRequest.expires_at, PartnerRequest.id)
+        .limit(limit)
     )
-    if overdue:
-        query = query.where(PartnerRequest.expires_at <= now)
-    else:
-        query = query.where(PartnerRequest.expires_at > now, PartnerRequest.expires_at <= near)
-    found = db.session.scalars(scope.apply(query)).all()
+    if after is not None:
+        query = query.where(PartnerRequest.expires_at > after)
+    if until is not None:
+        query = query.where(PartnerRequest.expires_at <= until)
     # Only the request of the decision in force counts (a replaced one waits for nothing).
-    return [request for request in found if partner_requests.is_current(request)]
+    return list(db.session.scalars(scope.apply(query)))
+
+
+def deadline(request: PartnerRequest, now: datetime) -> str:
+    """How near a request's deadline is: overdue, due (within the reminder window) or waiting."""
+    if request.expires_at <= now:
+        return "overdue"
+    near = now + timedelta(hours=current_app.config["PARTNER_REMIND_HOURS"])
+    return "due" if request.expires_at <= near else "waiting"
+
+
+def _requests(scope: Scope, now: datetime, *, overdue: bool) -> list[PartnerRequest]:
+    if overdue:
+        return awaited(scope, until=now)
+    return awaited(scope, after=now, until=now + timedelta(hours=current_app.config["PARTNER_REMIND_HOURS"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import tokens
 from ..extensions import db
@@ -47,6 +47,15 @@ def resolve(token: str) -> PartnerRequest | None:
     if not tokens.plausible(token):
         return None
     return db.session.scalar(select(PartnerRequest).where(PartnerRequest.token_hash == tokens.hash_token(token)))
+
+
+# In SQL, what `is_current` says of an unanswered request (join Deal on the request's deal).
+AWAITED = (
+    PartnerRequest.response.is_(None),
+    Deal.status.in_(("routed", "accepted")),
+    PartnerRequest.decision_id
+    == select(func.max(Decision.id)).where(Decision.deal_id == PartnerRequest.deal_id).scalar_subquery(),
+)
 
 
 def is_current(request: PartnerRequest) -> bool:

@@ -1,12 +1,88 @@
-"""Reading deals: what a user may see, and the rep's list."""
+"""Reading deals: what a user may see, the filters the deal list and the dashboard share, and the rep's list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
-from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
 from ..matching import normalise_company
 from ..models import Account, AuditEvent, Credit, Deal, OutboxMessage, User
+from ..models.types import utcnow
+
+# How long deals have waited for the customer's answer, in days: (label, from, to).
+WAITING = (("up to 3 days", 0, 3), ("4 to 7 days", 4, 7), ("8 to 14 days", 8, 14), ("over 14 days", 15, None))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which deals: one rep's (a rep sees only their own), one country, one partner's (it found the deal or
+    holds credit on it), started within a period, or waiting for the customer for so many days."""
+
+    rep_id: int | None = None
+    country: str | None = None
+    partner_id: int | None = None
+    start: date | None = None
+    end: date | None = None
+    waiting: tuple[int, int | None] | None = None  # days waited for the customer: from, to (None: no end)
+
+    def apply(self, query: Select, *, now: datetime | None = None) -> Select:
+        if self.rep_id is not None:
+            query = query.where(Deal.rep_id == self.rep_id)
+        if self.country:
+            query = query.where(Deal.account.has(country=self.country))
+        if self.partner_id is not None:
+            # An alias of its own, so a query that reads credits itself (the dashboard's routes) keeps both.
+            held = aliased(Credit)
+            holds_credit = (
+                exists()
+                .where(held.deal_id == Deal.id, held.partner_id == self.partner_id, held.in_force.is_(True))
+                .correlate(Deal)
+            )
+            query = query.where(or_(Deal.originator_partner_id == self.partner_id, holds_credit))
+        if self.start is not None:
+            query = query.where(Deal.created_at >= datetime.combine(self.start, time.min, tzinfo=UTC))
+        if self.end is not None:
+            query = query.where(Deal.created_at < datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC))
+        if self.waiting is not None:
+            now = now or utcnow()
+            low, high = self.waiting
+            query = query.where(Deal.status == "awaiting_customer", Deal.status_changed_at <= now - timedelta(days=low))
+            if high is not None:
+                query = query.where(Deal.status_changed_at > now - timedelta(days=high + 1))
+        return query
+
+    def args(self) -> dict:
+        """The scope as the query arguments the deal list and the dashboard read back."""
+        sent = {
+            "rep": self.rep_id,
+            "country": self.country,
+            "partner": self.partner_id,
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+            "waiting": waiting_key(*self.waiting) if self.waiting else None,
+        }
+        return {key: value for key, value in sent.items() if value is not None}
+
+
+def waiting_key(low: int, high: int | None) -> str:
+    return f"{low}-{high if high is not None else ''}"
+
+
+def waiting_range(key: str | None) -> tuple[int, int | None] | None:
+    """One of WAITING's ranges from its key ("4-7", "15-"), or None for anything else."""
+    return next(((low, high) for _, low, high in WAITING if waiting_key(low, high) == key), None)
+
+
+def scope_for(user: User, **filters) -> Scope:
+    """The scope a user asked for; a rep's is always their own deals."""
+    if not user.is_admin:
+        filters["rep_id"] = user.id
+    return Scope(**filters)
 
 
 def visible_deals(user: User) -> Select:
@@ -32,23 +108,22 @@ def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False) -> 
     return deal
 
 
-def filtered_deals(
-    user: User, *, status: str | None, search: str, rep_id: int | None = None, country: str | None = None
-) -> Select:
-    """The deals this user may see, by status, account name or domain, rep (for the channel manager) and
-    country, most recently changed first."""
+def filtered_deals(user: User, *, status: str | None, search: str, scope: Scope | None = None) -> Select:
+    """The deals this user may see, by status, account name or domain and scope, most recently changed first."""
     query = visible_deals(user).outerjoin(Deal.account).options(selectinload(Deal.account), selectinload(Deal.rep))
     if status:
         query = query.where(Deal.status == status)
-    if rep_id is not None and user.is_admin:
-        query = query.where(Deal.rep_id == rep_id)
-    if country:
-        query = query.where(Account.country == country)
+    if scope is not None:
+        query = scope_for(user, **_fields(scope)).apply(query)
     if search.strip():
         key = normalise_company(search).replace("%", "").replace("_", "")
         term = search.strip().lower().replace("%", "").replace("_", "")
         query = query.where(db.or_(Account.name_key.like(f"%{key}%"), Account.domain.like(f"%{term}%")))
     return query.order_by(Deal.updated_at.desc(), Deal.id.desc())
+
+
+def _fields(scope: Scope) -> dict:
+    return {name: getattr(scope, name) for name in Scope.__dataclass_fields__}
 
 
 def deal_list(user: User, *, page: int, **filters):

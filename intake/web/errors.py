@@ -215,7 +215,7 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         if status >= 500:
             _log_failure(exc, "Server error")
-        return page(status)
+        return page(status, g.get("too_large") if status == 413 else None)
 
     @app.errorhandler(SQLAlchemyError)
     def database_error(exc: SQLAlchemyError):

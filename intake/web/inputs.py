@@ -7,9 +7,11 @@ a request whose address carries them, or whose body cannot be read, is a 400.
 """
 
 import re
+from datetime import date
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, g, request
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -50,6 +52,26 @@ def sent_int(name: str) -> int | None:
         return read_int(request.values.get(name, ""))
     except ValueError:
         return None
+
+
+def sent_id(name: str) -> int | None:
+    """A row id from the submitted form or query, or None when it is missing or could be no row's."""
+    try:
+        return read_id(request.values.get(name, ""))
+    except ValueError:
+        return None
+
+
+def sent_date(name: str) -> date | None:
+    """A date (YYYY-MM-DD, years 1900 to 2999) from the submitted form or query, or None for anything else."""
+    value = request.values.get(name, "")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return None
+    try:
+        found = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return found if 1900 <= found.year <= 2999 else None
 
 
 def page_number(value) -> int:
@@ -95,6 +117,28 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def accepts_upload(limit: str, too_large: str):
+    """Mark a view that takes a file larger than the usual request limit: up to the config value `limit`
+    (bytes), for a signed-in channel manager only; `too_large` is what a larger file is told."""
+
+    def mark(view):
+        view.upload_limit, view.too_large = limit, too_large
+        return view
+
+    return mark
+
+
+def _upload_allowance() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "upload_limit", None)
+    if limit is None:
+        return
+    g.too_large = view.too_large.format(limit_mb=current_app.config[limit] // (1024 * 1024))
+    # Only a signed-in channel manager may send that much; anyone else keeps the usual limit.
+    if current_user.is_authenticated and getattr(current_user, "is_admin", False):
+        request.max_content_length = current_app.config[limit]
+
+
 def _read_the_request() -> None:
     """Refuse, with a 400, a query with control characters or a body that cannot be read.
 
@@ -106,6 +150,7 @@ def _read_the_request() -> None:
     if any(has_control(value) for values in request.args.listvalues() for value in values):
         abort(400)
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        _upload_allowance()
         try:
             request.form  # noqa: B018  (parses the body now, inside this guard)
         except HTTPException:

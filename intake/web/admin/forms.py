@@ -63,3 +63,13 @@ class PartnerUserForm(IntakeForm):
         [DataRequired("Enter the email."), Email("Enter a valid email address."), Length(max=254)],
         id="invite-email",
     )
+
+
+class ReviewForm(IntakeForm):
+    """Ask for a partner's quarterly review PDF, mailed to the manager asking."""
+
+    quarter = SelectField("Quarter", [DataRequired("Choose a quarter.")], validate_choice=False)
+
+    def validate_quarter(self, field):
+        if field.data not in {choice.value for choice in self.quarter.choices}:
+            raise ValidationError("Choose one of the quarters listed, such as the one just ended.")

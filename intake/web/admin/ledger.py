@@ -2,15 +2,21 @@
 
 import re
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from ... import charts, exports
-from ...deals import ledger, scorecards
+from ...deals import ledger, reviews, scorecards
 from ...extensions import db
 from ...models import Partner
+from ...models.types import utcnow
+from ..errors import keeps_answers
+from ..forms import opts
 from ..inputs import read_id
+from ..pages import render_form
 from . import bp
+from .forms import ReviewForm
 
 QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 
@@ -64,20 +70,58 @@ def scorecard(partner_id: int):
     partner = db.session.get(Partner, partner_id)
     if partner is None:
         abort(404)
-    return render_template(
+    return _scorecard_page(partner, _review_form(partner))
+
+
+def _review_form(partner: Partner) -> ReviewForm:
+    form = ReviewForm()
+    form.quarter.choices = opts([(q, q) for q in reviews.quarters_to_choose(partner.id)])
+    return form
+
+
+def _scorecard_page(partner: Partner, review_form: ReviewForm):
+    card = scorecards.scorecard(partner.id)
+    shown = reviews.previous_quarters(ledger.quarter_of(utcnow()), reviews.CHART_QUARTERS)
+    requests_line = charts.sparkline("Requests per quarter", shown, [card.requests_by_quarter.get(q, 0) for q in shown])
+    return render_form(
         "admin/scorecard.html",
+        review_form,
         partner=partner,
-        card=scorecards.scorecard(partner_id),
-        lines=ledger.lines(partner_id=partner_id),
+        card=card,
+        requests_line=requests_line,
+        lines=ledger.lines(partner_id=partner.id),
     )
+
+
+@bp.post("/partners/<id:partner_id>/review")
+@keeps_answers
+def partner_review(partner_id: int):
+    """Queue the partner's review PDF of a quarter for the manager asking: the worker renders and mails it."""
+    partner = db.session.get(Partner, partner_id)
+    if partner is None:
+        abort(404)
+    form = _review_form(partner)
+    if form.validate_on_submit():
+        queued = reviews.mail_to(current_user, partner, form.quarter.data)
+        db.session.commit()
+        if queued:
+            flash(
+                f"The review of {partner.name} for {form.quarter.data} is on its way to {current_user.email}.",
+                "success",
+            )
+        else:
+            flash(f"The review of {partner.name} for {form.quarter.data} is already on its way to you.", "info")
+        return redirect(url_for("admin.scorecard", partner_id=partner.id))
+    return _scorecard_page(partner, form)
 
 
 def _amounts(amounts) -> str:
     return " ".join(f"{amount:.2f} {currency}".strip() for currency, amount in sorted(amounts.items()))
 
 
-@bp.get("/ledger.csv")
-def ledger_csv():
+@bp.get("/ledger.csv", defaults={"fmt": "csv"})
+@bp.get("/ledger.xlsx", defaults={"fmt": "xlsx"})
+def ledger_csv(fmt: str):
     """The ledger as on screen (the same partner filter), one row per partner and quarter."""
     header = (
         "partner",
@@ -104,11 +148,12 @@ def ledger_csv():
         )
         for line in ledger.lines(partner_id=_partner_filter())
     )
-    return exports.csv_response("reciprocity-ledger.csv", header, rows)
+    return exports.download(fmt, "reciprocity-ledger", header, rows)
 
 
-@bp.get("/scorecards.csv")
-def scorecards_csv():
+@bp.get("/scorecards.csv", defaults={"fmt": "csv"})
+@bp.get("/scorecards.xlsx", defaults={"fmt": "xlsx"})
+def scorecards_csv(fmt: str):
     """Every partner's scorecard, one row each."""
     header = (
         "partner",
@@ -125,8 +170,11 @@ def scorecards_csv():
         "customer-stated strengths",
     )
 
+    partners = db.session.scalars(select(Partner).order_by(Partner.name, Partner.id)).all()
+    cards = scorecards.scorecards([p.id for p in partners])
+
     def row(partner: Partner):
-        card = scorecards.scorecard(partner.id)
+        card = cards[partner.id]
         hours = card.median_to_accept.total_seconds() / 3600 if card.median_to_accept is not None else None
         return (
             partner.name,
@@ -143,5 +191,4 @@ def scorecards_csv():
             "; ".join(f"{strength}: {count}" for strength, count in card.customer_strengths.items()),
         )
 
-    partners = db.session.scalars(select(Partner).order_by(Partner.name, Partner.id)).all()
-    return exports.csv_response("partner-scorecards.csv", header, (row(p) for p in partners))
+    return exports.download(fmt, "partner-scorecards", header, (row(p) for p in partners))

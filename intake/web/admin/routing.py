@@ -13,10 +13,11 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ...deals import audiences, decisions, lifecycle, partners, registrations, whatif
+from ...deals import audiences, dashboard, decisions, lifecycle, partner_requests, partners, registrations, whatif
 from ...deals import rules as engagement
 from ...extensions import db
 from ...models import Deal, PartnerRequest, User
+from ...models.types import utcnow
 from ...routing import Party
 from ...vocabulary import DEAL_STATUS, HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
 from ..errors import keeps_answers
@@ -155,7 +156,31 @@ def _queue_counts() -> dict[str, int]:
         ).all()
     )
     counts["registrations"] = registrations.waiting_for_a_rep()
+    counts["responses"] = db.session.scalar(
+        select(func.count())
+        .select_from(PartnerRequest)
+        .join(Deal, Deal.id == PartnerRequest.deal_id)
+        .where(*partner_requests.AWAITED, PartnerRequest.expires_at <= utcnow())
+    )
     return counts
+
+
+RESPONSES_LISTED = 500
+
+
+@bp.get("/responses")
+def responses():
+    """The partner answers awaited, overdue first: what the sweep recycles, or the manager does."""
+    now = utcnow()
+    awaited = dashboard.awaited(dashboard.Scope(), limit=RESPONSES_LISTED)
+    return render_template(
+        "admin/responses.html",
+        requests=[(dashboard.deadline(r, now), r) for r in awaited],
+        limit=RESPONSES_LISTED,
+        recycle=engagement.in_force().recycle,
+        queues=HOLD_REASON,
+        counts=_queue_counts(),
+    )
 
 
 @bp.route("/registrations", methods=["GET", "POST"], endpoint="registrations")

@@ -1,5 +1,6 @@
 """The rep's pages: deal list, the questionnaire sections, the deal page and what a rep does on it."""
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pycountry
@@ -25,10 +26,10 @@ from ...errors import DomainError, FieldErrors
 from ...extensions import db
 from ...models import Partner, User
 from ...models.types import utcnow
-from ...vocabulary import DEAL_STATUS, ORIGINATOR
+from ...vocabulary import DEAL_STATUS, ORIGINATOR, country_name
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_choices, opts, with_current
-from ..inputs import page_number, sent_int
+from ..inputs import page_number, sent_date, sent_id, sent_int
 from ..pages import attach_errors, attempt, pdf, render_form
 from . import bp
 from .forms import (
@@ -63,27 +64,82 @@ def index():
 def deals():
     form = DealFilterForm(request.args)
     page = page_number(request.args.get("page"))
-    pagination = queries.deal_list(current_user, page=page, **_deal_filters())
-    return render_template("rep/deals.html", form=form, pagination=pagination, new_form=ButtonForm())
+    filters = _deal_filters()
+    pagination = queries.deal_list(current_user, page=page, **filters)
+    return render_template(
+        "rep/deals.html",
+        form=form,
+        pagination=pagination,
+        new_form=ButtonForm(),
+        scoped=_scope_words(filters["scope"]),
+        list_args=_list_args(filters),
+    )
+
+
+def _list_args(filters: dict) -> dict:
+    """The query arguments that give this list again (its pages, its export)."""
+    args = filters["scope"].args()
+    if not current_user.is_admin:
+        args.pop("rep", None)  # a rep's list is always their own
+    if filters["search"]:
+        args["q"] = filters["search"]
+    if filters["status"]:
+        args["status"] = filters["status"]
+    return args
+
+
+def _scope_words(scope: queries.Scope) -> list[str]:
+    """What narrows the list beyond the form's own fields, in words, to show above it."""
+    words = []
+    if scope.rep_id is not None and current_user.is_admin:
+        rep = db.session.get(User, scope.rep_id)
+        words.append(f"rep: {rep.name if rep else 'unknown'}")
+    if scope.country:
+        words.append(f"country: {country_name(scope.country)}")
+    if scope.partner_id is not None:
+        partner = db.session.get(Partner, scope.partner_id)
+        words.append(f"partner: {partner.name if partner else 'unknown'}")
+    if scope.start or scope.end:
+        words.append(f"started {scope.start or '…'} to {scope.end or '…'}")
+    if scope.waiting is not None:
+        low, high = scope.waiting
+        words.append(
+            f"waiting for the customer {low} to {high} days" if high is not None else f"waiting over {low - 1} days"
+        )
+    return words
 
 
 def _deal_filters() -> dict:
     """The deal list's filters from the query; nonsense in any is no filter."""
     status = request.args.get("status") or None
-    country = (request.args.get("country") or "").upper()
     return {
         "status": status if status in DEAL_STATUS else None,
         "search": request.args.get("q", "")[:100],
-        "rep_id": sent_int("rep"),
-        "country": country if pycountry.countries.get(alpha_2=country) is not None and len(country) == 2 else None,
+        "scope": _scope(),
     }
+
+
+def _scope() -> queries.Scope:
+    """Whose deals, from the query (the deal list's and the dashboard's); a rep's are always their own."""
+    country = (request.args.get("country") or "").upper()
+    start, end = sent_date("from"), sent_date("to")
+    if start and end and start > end:
+        start, end = end, start
+    return queries.scope_for(
+        current_user,
+        rep_id=sent_id("rep"),
+        country=country if len(country) == 2 and pycountry.countries.get(alpha_2=country) is not None else None,
+        partner_id=sent_id("partner"),
+        start=start,
+        end=end,
+        waiting=queries.waiting_range(request.args.get("waiting")),
+    )
 
 
 @bp.get("/dashboard")
 def dashboard_page():
     """Where the deals stand and what waits: the channel manager's pipeline (by rep and country), or a rep's own."""
-    filters = _deal_filters()
-    scope = dashboard.scope_for(current_user, rep_id=filters["rep_id"], country=filters["country"])
+    scope = dataclasses.replace(_scope(), waiting=None)  # the dashboard shows every age
     reps = (
         db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)).all()
         if current_user.is_admin
@@ -101,9 +157,20 @@ def dashboard_page():
         [quarter for quarter, _ in by_quarter],
         [(names[route], [counts[route] for _, counts in by_quarter]) for route in dashboard.ROUTES],
     )
+    pipeline = dashboard.pipeline_by_quarter(scope)
+    pipeline_chart = charts.bar_chart(
+        "Deals started per quarter, by where they stand now",
+        [quarter for quarter, _ in pipeline],
+        [(stage, [counts[stage] for _, counts in pipeline]) for stage, _ in dashboard.PIPELINE],
+    )
     return render_template(
         "rep/dashboard.html",
         d=dashboard.build(scope),
+        pipeline=pipeline,
+        pipeline_chart=pipeline_chart,
+        stages=dashboard.PIPELINE,
+        waiting_key=queries.waiting_key,
+        partners=db.session.scalars(select(Partner).order_by(Partner.name)).all(),
         by_quarter=by_quarter,
         route_names=names,
         routes_chart=routes_chart,
@@ -114,8 +181,9 @@ def dashboard_page():
     )
 
 
-@bp.get("/deals.csv")
-def deals_csv():
+@bp.get("/deals.csv", defaults={"fmt": "csv"})
+@bp.get("/deals.xlsx", defaults={"fmt": "xlsx"})
+def deals_csv(fmt: str):
     """The deals as listed (the same filters), with the decision in force and the credit each party holds."""
     deals = db.session.scalars(queries.filtered_deals(current_user, **_deal_filters()).limit(EXPORT_LIMIT))
     deals = list(deals)
@@ -150,7 +218,7 @@ def deals_csv():
             deal.lost_reason,
         )
 
-    return exports.csv_response("deals.csv", header, (row(d) for d in deals))
+    return exports.download(fmt, "deals", header, (row(d) for d in deals))
 
 
 @bp.post("/deals/new")
