@@ -54,6 +54,21 @@ ACCOUNTS = (
     ("Rheinland Logistik GmbH", "rheinland-logistik.example", "DE", "Manufacturing", "1000-4999", 5),
     ("Maple Learning Inc", "maplelearning.example", "CA", "Education", "250-999", 1),
 )
+# Accounts of the deals of the quarters before this one (the dashboard's and the ledger's history).
+HISTORY_ACCOUNTS = (
+    ("Alster Reederei GmbH", "alster-reederei.example", "DE", "Manufacturing", "250-999", 1),
+    ("Zurich Kantonal Versicherung", "zkv.example", "CH", "Financial services", "1000-4999", 3),
+    ("Leeds Community Health", "leedshealth.example", "GB", "Healthcare", "1000-4999", 0),
+    ("Torino Design Srl", "torinodesign.example", "IT", "Retail", "50-249", 1),
+    ("Austin Data Labs Inc", "austindatalabs.example", "US", "Technology", "250-999", 2),
+    ("Provincie Noordwaard", "noordwaard.example", "NL", "Government", "1000-4999", 0),
+    ("Salzburg Handel AG", "salzburghandel.example", "AT", "Retail", "250-999", 2),
+    ("Lille Campus Numérique", "lillecampus.example", "FR", "Education", "1000-4999", 1),
+    ("Cork Harbour Logistics", "corkharbour.example", "IE", "Other", "50-249", 0),
+    ("Toronto Care Network", "torontocare.example", "CA", "Healthcare", "250-999", 1),
+    ("Bremen Stahlbau GmbH", "bremenstahl.example", "DE", "Manufacturing", "1000-4999", 4),
+    ("Genève Gestion Privée SA", "genevegestion.example", "CH", "Financial services", "50-249", 0),
+)
 CONSENT = "I agree that the vendor may share these answers and my contact details with the partner who helps us."
 
 
@@ -145,6 +160,7 @@ def load() -> None:
             )
 
     _seed_examples(reps, partner_rows, today)
+    _history(manager, reps, partner_rows, today)
 
 
 def qualify(rep, today, *, account, contact, origin, need, qualification, landscape, complete=True, partial=False):
@@ -357,3 +373,131 @@ def _seed_examples(reps, partner_rows, today) -> None:
         reason="They chose a competitor's bundle with a longer support term.",
         actor=bob,
     )
+
+
+def _history(manager, reps, partner_rows, today) -> None:
+    """Deals of the three quarters before this one, each run through its whole life as a user's actions run it —
+    qualified, answered, routed, accepted, declined or let lapse, won or lost — and then dated back to when it
+    happened, so the dashboard, the ledger and the scorecards have a past to show."""
+    from .deals import partner_requests as requests_of
+
+    nordlicht, alpine, thames, lumen, harbor, polder = partner_rows
+    # (account, days ago it started, who found it, the customer's partner and strength, delivery, how it went)
+    stories = (
+        (0, 250, "vendor", nordlicht, 4, "partner", "won"),
+        (1, 240, "partner", alpine, 5, "no_preference", "won"),
+        (2, 225, "customer", thames, 4, "no_preference", "declined"),
+        (3, 200, "vendor", None, 0, "direct", "lost"),
+        (4, 160, "partner", harbor, 4, "no_preference", "won"),
+        (5, 150, "vendor", polder, 3, "no_preference", "lapsed"),
+        (6, 140, "vendor", nordlicht, 4, "partner", "lost"),
+        (7, 125, "customer", lumen, 5, "partner", "won"),
+        (8, 80, "vendor", thames, 4, "partner", "won"),
+        (9, 70, "partner", harbor, 5, "no_preference", "accepted"),
+        (10, 60, "vendor", nordlicht, 5, "no_preference", "declined"),
+        (11, 45, "vendor", None, 0, "direct", "won"),
+    )
+    for i, (index, days, found_by, partner, strength, delivery, story) in enumerate(stories):
+        rep = reps[i % 2]
+        name, domain, country, vertical, size, vendor_strength = HISTORY_ACCOUNTS[index]
+        by_partner = found_by == "partner"
+        deal = qualify(
+            rep,
+            today,
+            account=dict(
+                name=name,
+                domain=domain,
+                country=country,
+                vertical=vertical,
+                size_band=size,
+                vendor_strength=vendor_strength,
+                vendor_since=None,
+            ),
+            contact=dict(
+                contact_name="Robin Buyer", contact_title="CIO", contact_email=f"robin@{domain}", contact_phone=""
+            ),
+            origin=dict(
+                originator=found_by,
+                originator_partner_id=partner.id if by_partner else None,
+                origin_channel="partner_marketing"
+                if by_partner
+                else "referral"
+                if found_by == "customer"
+                else "meeting",
+                origin_date=today,
+            ),
+            need=dict(
+                pain_points=["Rising infrastructure cost"],
+                business_impact="Their data centre lease ends next year.",
+                solutions=["Cloud platform"],
+                estimated_value=Decimal(30000 + 10000 * (i % 6)),
+                close_date=today + timedelta(days=90),
+            ),
+            qualification=dict(budget="approved"),
+            landscape=[dict(partner_id=partner.id, strength=strength)] if partner else [],
+        )
+        rows = [(partner.id, strength)] if partner else []
+        chosen = 0 if partner and delivery == "partner" else None
+        # We lead what we found (the partner fulfils), so no deal of the past waited for alignment.
+        contact = "vendor" if found_by == "vendor" else "no_preference"
+        answer_as_customer(deal, rows=rows, fulfilment=delivery, contact=contact, chosen_row=chosen)
+        decisions.route_deal(deal, actor=rep)
+        asked = requests_of.of_decision(decisions.current(deal))
+        if story == "declined":
+            for request in asked:
+                partners.decline(request, reason="No capacity for a new project this quarter.")
+            decisions.route_deal(deal, actor=rep)
+            asked = requests_of.of_decision(decisions.current(deal))
+        if story == "lapsed":
+            _date_back(deal, timedelta(days=partner_requests_days() + 1))
+            days -= partner_requests_days() + 1
+            for request in asked:
+                partners.lapse(request, actor=manager)
+            decisions.route_deal(deal, actor=manager)
+            asked = requests_of.of_decision(decisions.current(deal))
+        for request in asked:
+            # Partners take a few hours to a couple of days to accept (the scorecard's median).
+            partners.accept(request, now=request.created_at + timedelta(hours=3 + 7 * i))
+        if story in ("won", "lost", "declined", "lapsed"):
+            services.close_deal(
+                deal,
+                outcome="lost" if story == "lost" else "won",
+                closed_on=today,
+                final_value=Decimal(0) if story == "lost" else deal.estimated_value,
+                reason="They chose a competitor's bundle." if story == "lost" else "",
+                actor=rep,
+            )
+        _date_back(deal, timedelta(days=days))
+
+
+def partner_requests_days() -> int:
+    from flask import current_app
+
+    return current_app.config["PARTNER_RESPONSE_DAYS"]
+
+
+def _date_back(deal, by: timedelta) -> None:
+    """Move everything a deal's life wrote `by` into the past: the deal, every row that refers to it, its
+    audit events and its account; its dates (origin, expected close, closed) too."""
+    from sqlalchemy import Date
+
+    from .models import AuditEvent, Deal
+    from .models.types import UTCDateTime
+
+    db.session.flush()
+    rows = [deal, deal.account]
+    for mapper in db.Model.registry.mappers:
+        model = mapper.class_
+        if model is not Deal and "deal_id" in mapper.columns:
+            rows += db.session.scalars(select(model).where(mapper.columns["deal_id"] == deal.id))
+    rows += db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "deal", AuditEvent.entity_id == deal.id))
+    for row in rows:
+        for column in row.__mapper__.columns:
+            value = getattr(row, column.key)
+            if value is None:
+                continue
+            if isinstance(column.type, UTCDateTime) or (isinstance(column.type, Date) and row is deal):
+                setattr(row, column.key, value - by)
+            elif isinstance(column.type, Date) and column.key == "closed_on":
+                setattr(row, column.key, value - by)
+    db.session.flush()

@@ -2,8 +2,11 @@ import logging
 
 from sqlalchemy import func, select, text
 
+from intake.deals import ledger
+from intake.deals.ledger import quarter_of
 from intake.extensions import db
-from intake.models import Account, Deal, Partner, PartnerUser, Registration, User
+from intake.models import Account, Deal, Partner, PartnerRequest, PartnerUser, Registration, User
+from intake.models.types import utcnow
 
 
 def test_demo_data_loads_once_with_what_a_new_user_needs(app):
@@ -14,8 +17,9 @@ def test_demo_data_loads_once_with_what_a_new_user_needs(app):
     assert roles == {"admin": 1, "rep": 2}
     partners = db.session.scalars(select(Partner)).all()
     assert len(partners) == 6 and len({c for p in partners for c in p.countries}) >= 4
-    # The twelve accounts of the reps' deals, and one a partner registered that nobody here knew.
-    assert db.session.scalar(select(func.count()).select_from(Account)) == 13
+    # The twelve accounts of the reps' deals, one a partner registered that nobody here knew, and the
+    # twelve of the quarters before.
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 25
     # Every partner's contact signs in to the portal; one registration clashed, one waits for a rep.
     assert db.session.scalar(select(func.count()).select_from(PartnerUser)) == 6
     registered = {r.deal.account.name: r for r in db.session.scalars(select(Registration))}
@@ -27,6 +31,14 @@ def test_demo_data_loads_once_with_what_a_new_user_needs(app):
     # Made the way users make them: every deal past routing has its decision and its snapshot.
     for deal in db.session.scalars(select(Deal).where(Deal.status.in_(("routed", "accepted", "won", "lost")))):
         assert deal.decisions and deal.decisions[-1].summary["account"]["name"] == deal.account.name
+    # A few quarters of history: deals started and routed in each of the three quarters before this one,
+    # declined and let lapse as well as accepted, won and lost.
+    this_quarter = quarter_of(utcnow())
+    started = {quarter_of(moment) for moment in db.session.scalars(select(Deal.created_at))}
+    assert len(started - {this_quarter}) >= 3
+    assert len({line.quarter for line in ledger.lines()} - {this_quarter}) >= 3
+    responses = set(db.session.scalars(select(PartnerRequest.response)))
+    assert {"accepted", "declined", "lapsed"} <= responses
     again = runner.invoke(args=["demo", "load"])
     assert "not loaded" in again.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 3
