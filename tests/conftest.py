@@ -194,6 +194,24 @@ def login(client):
     return do
 
 
+def statements_to_get(browser, url: str) -> int:
+    """How many SQL statements one GET of `url` issues; the page must answer 200."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def counted(*_args):
+        seen.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        response = browser.get(url)
+        assert response.status_code == 200, response.status_code
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+    return len(seen)
+
+
 def sign_in(app, user) -> "IntakeClient":
     """A browser of its own, signed in as `user` through the real sign-in form."""
     browser = app.test_client()

@@ -2,13 +2,10 @@
 
 from datetime import timedelta
 
-from sqlalchemy import event
-
 from intake.deals import dashboard, partner_requests
-from intake.extensions import db
 from intake.models.types import utcnow
 
-from .conftest import sign_in
+from .conftest import sign_in, statements_to_get
 from .deal_steps import route
 
 
@@ -85,18 +82,7 @@ def test_the_dashboard_reads_a_constant_number_of_statements_whatever_the_number
     manager = sign_in(app, boss)
 
     def statements() -> int:
-        count = 0
-
-        def counted(*_args):
-            nonlocal count
-            count += 1
-
-        event.listen(db.engine, "before_cursor_execute", counted)
-        try:
-            assert manager.get("/dashboard").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", counted)
-        return count
+        return statements_to_get(manager, "/dashboard")
 
     route(ready(partner=thames, strength=5, contact="vendor"), rep)
     before = statements()

@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from intake.deals import ledger, partners, rules
 from intake.extensions import db
 from intake.models import Credit
 from intake.models.types import utcnow
 
+from .conftest import statements_to_get
 from .deal_steps import close, request_to, route
 
 TODAY = date.today()
@@ -140,18 +141,7 @@ def test_the_ledger_reads_a_constant_number_of_statements_whatever_the_number_of
     app, quarter, rep, ready, thames, manager
 ):
     def statements() -> int:
-        count = 0
-
-        def counted(*_args):
-            nonlocal count
-            count += 1
-
-        event.listen(db.engine, "before_cursor_execute", counted)
-        try:
-            assert manager.get("/admin/ledger").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", counted)
-        return count
+        return statements_to_get(manager, "/admin/ledger")
 
     before = statements()
     for _ in range(3):
@@ -211,3 +201,11 @@ def test_the_ledger_draws_the_balance_per_partner_as_svg_with_its_table(quarter,
     labels = [t.text for t in drawn.findall("svg:text", ns)]
     assert thames.name in labels and "1" in labels and "2" in labels
     assert "<script" not in svg and "style=" not in svg
+
+
+def test_the_scorecards_export_reads_in_a_constant_number_of_statements(app, quarter, make_partner, manager):
+    one = statements_to_get(manager, "/admin/scorecards.csv")
+    for n in range(4):
+        make_partner(name=f"Another Partner {n}")
+    assert statements_to_get(manager, "/admin/scorecards.csv") == one
+    assert statements_to_get(manager, "/admin/scorecards.xlsx") == one

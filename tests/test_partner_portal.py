@@ -11,7 +11,7 @@ from intake.extensions import db
 from intake.models import OutboxMessage, PartnerUser, SignInLink
 from intake.models.types import utcnow
 
-from .conftest import sign_in
+from .conftest import sign_in, statements_to_get
 
 LINK = re.compile(r"/partner/sign-in/([A-Za-z0-9_-]+)")
 
@@ -322,20 +322,12 @@ def test_a_request_answered_already_cannot_be_answered_again_in_the_portal(app, 
 
 
 def test_the_portals_home_reads_its_requests_in_a_constant_number_of_statements(app, rep, ready, thames):
-    from sqlalchemy import event
 
     browser = app.test_client()
     _sign_in(browser, "oliver@thames.example")
 
     def statements_for_home() -> int:
-        seen = []
-        listener = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert browser.get("/partner/").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
+        return statements_to_get(browser, "/partner/")
 
     _routed_to(rep, ready, thames)
     with_one = statements_for_home()

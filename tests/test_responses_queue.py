@@ -15,6 +15,7 @@ from intake.deals import partner_requests, rules
 from intake.extensions import db
 from intake.models import Deal, PartnerRequest
 
+from .conftest import statements_to_get
 from .test_routing_flow import route
 
 REMIND_HOURS = 48
@@ -180,3 +181,11 @@ def test_the_badge_counts_the_overdue_answers_on_every_queue_tab(manager, routed
         assert badge(manager.get(tab).get_data(as_text=True)) == 2, tab
     # The dashboard points the manager to the queue.
     assert 'href="/admin/responses">Queues › Partner responses</a>' in manager.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_queue_reads_in_a_constant_number_of_statements(manager, routed, thames, borealis):
+    routed(thames, 0)
+    one = statements_to_get(manager, "/admin/responses")
+    for days, partner in ((0, borealis), (1, thames), (5, borealis)):
+        routed(partner, days)
+    assert statements_to_get(manager, "/admin/responses") == one

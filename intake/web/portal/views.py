@@ -292,8 +292,13 @@ def _strength_forms(accounts: list[Account], stated: dict, sent: tuple[int, Stre
 
 
 @bp.get("/relationships")
-def relationships(sent: tuple[int, StrengthForm] | None = None, status: int = 200):
+def relationships():
     """The partner's own relationships with the accounts it works with here (source `partner`)."""
+    return _relationships_page()
+
+
+def _relationships_page(sent: tuple[int, StrengthForm] | None = None, status: int = 200):
+    """The relationships page; `sent` is the one form just sent with its errors, shown as sent."""
     accounts = registrations.partner_accounts(current_user.partner_id)
     stated = registrations.stated_strengths(current_user.partner_id, accounts)
     forms = _strength_forms(accounts, stated, sent)
@@ -315,7 +320,7 @@ def state_relationship(account_id: int):
         db.session.commit()
         flash(_l("Saved: your relationship with %(account)s.", account=account.name), "success")
         return redirect(url_for("portal.relationships"))
-    return relationships(sent=(account_id, form), status=400)
+    return _relationships_page(sent=(account_id, form), status=400)
 
 
 @bp.post("/logout")
