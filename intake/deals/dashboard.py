@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
 from ..models import Credit, Deal, OutboxMessage, PartnerRequest, Registration
@@ -64,53 +64,50 @@ def build(scope: Scope, *, now: datetime | None = None) -> Dashboard:
     )
 
 
-def _routes(scope: Scope) -> dict[tuple[str, str], int]:
-    rows = db.session.execute(
-        scope.apply(
-            select(Credit.deal_id, Credit.credit, Credit.party)
-            .join(Deal, Deal.id == Credit.deal_id)
-            .where(
-                Credit.in_force.is_(True),
-                Credit.outcome.is_(None),
-                Credit.credit.in_(("lead", "fulfilment")),
-                Deal.status.in_(("routed", "accepted")),
-            )
+def _route_rows(scope: Scope, conditions, *, by_quarter: bool = False):
+    """Deals by who leads and who fulfils under the decision in force, counted in the database: each deal's lead
+    credit, with its decision's fulfilment credit beside it (none: the vendor fulfils)."""
+    lead, fulfils = aliased(Credit), aliased(Credit)
+    fulfiller = func.coalesce(fulfils.party, "vendor")
+    keys = [lead.party, fulfiller]
+    if by_quarter:
+        keys = [func.extract("year", lead.decided_at), func.extract("month", lead.decided_at), *keys]
+    query = (
+        select(*keys, func.count())
+        .select_from(lead)
+        .join(Deal, Deal.id == lead.deal_id)
+        .outerjoin(
+            fulfils,
+            and_(fulfils.decision_id == lead.decision_id, fulfils.credit == "fulfilment", fulfils.in_force.is_(True)),
         )
+        .where(lead.credit == "lead", lead.in_force.is_(True), *conditions(lead))
+        .group_by(*keys)
     )
-    parties: dict[int, dict[str, str]] = {}
-    for deal_id, credit, party in rows:
-        parties.setdefault(deal_id, {})[credit] = party
-    routes: dict[tuple[str, str], int] = {}
-    for held in parties.values():
-        key = (held.get("lead", "vendor"), held.get("fulfilment", "none"))
-        routes[key] = routes.get(key, 0) + 1
-    return routes
+    return db.session.execute(scope.apply(query)).all()
+
+
+def _routes(scope: Scope) -> dict[tuple[str, str], int]:
+    rows = _route_rows(scope, lambda lead: (lead.outcome.is_(None), Deal.status.in_(("routed", "accepted"))))
+    return {(leader, fulfiller): count for leader, fulfiller, count in rows}
 
 
 ROUTES = (("vendor", "vendor"), ("vendor", "partner"), ("partner", "partner"), ("partner", "vendor"))
 
 
-def routes_by_quarter(scope: Scope, *, quarters: int = 4) -> list[tuple[str, dict[tuple[str, str], int]]]:
-    """Deals routed in each of the last quarters, by who leads and who fulfils, from the credit recorded."""
-
-    rows = db.session.execute(
-        scope.apply(
-            select(Credit.deal_id, Credit.credit, Credit.party, Credit.decided_at)
-            .join(Deal, Deal.id == Credit.deal_id)
-            .where(Credit.in_force.is_(True), Credit.credit.in_(("lead", "fulfilment")))
-        )
-    )
-    deals: dict[int, dict] = {}
-    for deal_id, credit, party, decided_at in rows:
-        held = deals.setdefault(deal_id, {"quarter": quarter_of(decided_at)})
-        held[credit] = party
+def routes_by_quarter(
+    scope: Scope, *, quarters: int = 4, now: datetime | None = None
+) -> list[tuple[str, dict[tuple[str, str], int]]]:
+    """Deals routed in each of the last quarters (those with any), by who leads and who fulfils, from the credit
+    recorded; a deal routed again counts in the quarter of its decision in force."""
+    first = quarter_start(now or utcnow(), quarters - 1)
     counts: dict[str, dict[tuple[str, str], int]] = {}
-    for held in deals.values():
-        route = (held.get("lead", "vendor"), held.get("fulfilment", "vendor"))
-        per_quarter = counts.setdefault(held["quarter"], dict.fromkeys(ROUTES, 0))
-        if route in per_quarter:
-            per_quarter[route] += 1
-    return sorted(counts.items())[-quarters:]
+    for year, month, leader, fulfiller, count in _route_rows(
+        scope, lambda lead: (lead.decided_at >= first,), by_quarter=True
+    ):
+        per_quarter = counts.setdefault(f"{int(year)}-Q{(int(month) - 1) // 3 + 1}", dict.fromkeys(ROUTES, 0))
+        if (leader, fulfiller) in per_quarter:
+            per_quarter[leader, fulfiller] += count
+    return sorted(counts.items())
 
 
 def quarter_start(moment: datetime, back: int = 0) -> datetime:
