@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from intake.deals import ledger, partners, rules
 from intake.extensions import db
-from intake.models import Credit
+from intake.models import Credit, Partner
 from intake.models.types import utcnow
 
 from .conftest import statements_to_get
@@ -209,3 +209,22 @@ def test_the_scorecards_export_reads_in_a_constant_number_of_statements(app, qua
         make_partner(name=f"Another Partner {n}")
     assert statements_to_get(manager, "/admin/scorecards.csv") == one
     assert statements_to_get(manager, "/admin/scorecards.xlsx") == one
+
+
+def test_the_ledger_shows_its_partners_a_page_at_a_time(app, rep, ready, make_partner, manager):
+    from intake.web.admin.ledger import PARTNERS_PER_PAGE
+
+    names = [f"Partner {n:02d} Ltd" for n in range(PARTNERS_PER_PAGE + 2)]
+    for name in names:
+        route(ready(partner=make_partner(name=name), strength=5, contact="vendor"), rep)
+    first = manager.get("/admin/ledger").get_data(as_text=True)
+    second = manager.get("/admin/ledger?page=2").get_data(as_text=True)
+    shown = [name for name in names if f">{name}</a></th>" in first]
+    assert shown == names[:PARTNERS_PER_PAGE]
+    assert [name for name in names if f">{name}</a></th>" in second] == names[PARTNERS_PER_PAGE:]
+    assert f"Partners 1 to {PARTNERS_PER_PAGE} of {len(names)}" in first and "?page=2" in first
+    # One partner chosen: its lines alone, whatever page it would be on.
+    last = manager.get(
+        f"/admin/ledger?partner={db.session.scalar(select(Partner.id).where(Partner.name == names[-1]))}"
+    )
+    assert f">{names[-1]}</a></th>" in last.get_data(as_text=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..extensions import db
 from ..models import Credit, Deal, Partner
@@ -62,7 +62,18 @@ def _side(credit: str, originator: str) -> str | None:
     return None
 
 
-def _rows(partner_id: int | None = None):
+def partners_in_it(*, page: int, per_page: int):
+    """The partners with credit in force, by name, a page at a time: the ledger shows its lines so."""
+    holds_credit = exists().where(Credit.partner_id == Partner.id, Credit.party == "partner", Credit.in_force.is_(True))
+    return db.paginate(
+        select(Partner).where(holds_credit).order_by(Partner.name, Partner.id),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+
+
+def _rows(partner_id: int | None = None, partner_ids: list[int] | None = None):
     query = (
         select(
             Credit.partner_id,
@@ -80,15 +91,17 @@ def _rows(partner_id: int | None = None):
     )
     if partner_id is not None:
         query = query.where(Credit.partner_id == partner_id)
+    if partner_ids is not None:
+        query = query.where(Credit.partner_id.in_(partner_ids))
     return db.session.execute(query)
 
 
-def lines(*, partner_id: int | None = None) -> list[Line]:
-    """The ledger's lines, by partner name and then quarter, newest quarter first."""
+def lines(*, partner_id: int | None = None, partner_ids: list[int] | None = None) -> list[Line]:
+    """The ledger's lines (of one partner, or of some), by partner name and then quarter, newest quarter first."""
     names = dict(db.session.execute(select(Partner.id, Partner.name)).all())
     found: dict[tuple[int, str], Line] = {}
     counted: set[tuple[int, int, str]] = set()
-    for row in _rows(partner_id):
+    for row in _rows(partner_id, partner_ids):
         side = _side(row.credit, row.originator)
         if side is None or (row.partner_id, row.deal_id, side) in counted:
             continue

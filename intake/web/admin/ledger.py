@@ -13,7 +13,7 @@ from ...models import Partner
 from ...models.types import utcnow
 from ..errors import keeps_answers
 from ..forms import opts
-from ..inputs import read_id
+from ..inputs import page_number, read_id
 from ..pages import render_form
 from . import bp
 from .forms import ReviewForm
@@ -30,16 +30,26 @@ def _partner_filter() -> int | None:
         return None
 
 
+PARTNERS_PER_PAGE = 25
+
+
 @bp.get("/ledger")
 def reciprocity_ledger():
+    """The ledger of one partner, or of every partner with credit, a page of partners at a time."""
     partner_id = _partner_filter()
     partners = db.session.scalars(select(Partner).order_by(Partner.name)).all()
-    lines = ledger.lines(partner_id=partner_id)
+    pagination = None
+    if partner_id is not None:
+        lines = ledger.lines(partner_id=partner_id)
+    else:
+        pagination = ledger.partners_in_it(page=page_number(request.args.get("page")), per_page=PARTNERS_PER_PAGE)
+        lines = ledger.lines(partner_ids=[p.id for p in pagination.items]) if pagination.items else []
     return render_template(
         "admin/ledger.html",
         lines=lines,
         partners=partners,
         chosen=partner_id,
+        pagination=pagination,
         chart=_reciprocity_chart(lines),
         totals=ledger.per_partner(lines),
     )
