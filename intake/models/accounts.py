@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,8 @@ class Relationship(db.Model):
     """A partner's relationship with an account, as one source (rep, customer, partner) states it."""
 
     __tablename__ = "relationships"
+    # A partner's scorecard reads the strengths customers stated for it.
+    __table_args__ = (Index("ix_relationships_partner_id_source", "partner_id", "source"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

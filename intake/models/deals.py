@@ -70,7 +70,8 @@ class Deal(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the status last changed (set with it by intake.deals.lifecycle): how long a deal has waited.
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the dashboard's period and its pipeline by quarter read deals by when they started.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     rep = relationship("User")

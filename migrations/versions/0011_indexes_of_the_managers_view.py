@@ -1,0 +1,27 @@
+"""indexes of the manager's view
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-01
+
+The dashboard reads deals by when they started (its period, its pipeline by quarter), and a
+partner's scorecard the strengths customers stated for it: both read a whole table without these.
+"""
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("ix_deals_created_at", "deals", ["created_at"])
+    op.create_index("ix_relationships_partner_id_source", "relationships", ["partner_id", "source"])
+
+
+def downgrade():
+    op.drop_index("ix_relationships_partner_id_source", table_name="relationships")
+    op.drop_index("ix_deals_created_at", table_name="deals")
