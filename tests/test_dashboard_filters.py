@@ -147,7 +147,7 @@ def test_the_waiting_by_age_counts_link_to_the_deals_waiting_that_long(app, clie
     assert "waiting=4-7" not in page and "waiting=8-14" not in page and "waiting=15-" not in page
     shown = manager.get("/deals?status=awaiting_customer&waiting=0-3").get_data(as_text=True)
     assert {int(i) for i in re.findall(r'href="/deals/(\d+)"', shown)} == mine | {theirs}
-    assert "Only deals with waiting for the customer 0 to 3 days." in shown
+    assert "Filtered by waiting for the customer: 0 to 3 days." in shown
     assert listed(manager, "/deals?status=awaiting_customer&waiting=4-7") == set()
 
     # The rep's own dashboard counts and lists only their own.
@@ -223,7 +223,7 @@ def test_the_deal_list_filtered_by_a_partner_holds_the_deals_it_found_or_holds_c
     # Borealis's credit on the deal it declined ended: that deal is no longer Borealis's.
     assert listed(manager, f"/deals?partner={borealis.id}") == {d["theirs"].id}
     page = manager.get(f"/deals?partner={thames.id}").get_data(as_text=True)
-    assert f"Only deals with partner: {thames.name}." in page
+    assert f"Filtered by partner: {thames.name}." in page
     # The filter goes with the status and the search.
     assert listed(manager, f"/deals?partner={thames.id}&status=routed") == {d["led"].id}
     name = d["led"].account.name
@@ -329,7 +329,7 @@ def test_nonsense_in_a_filter_is_no_filter_at_all(app, rep, make_deal, boss, non
     assert links(response.get_data(as_text=True)) == links(everything)
     page = manager.get(f"/deals?{nonsense}").get_data(as_text=True)
     assert {int(i) for i in re.findall(r'href="/deals/(\d+)"', page)} == deals
-    assert "Only deals with" not in page
+    assert "Filtered by" not in page
     # The list's own links (its exports) carry no trace of it either.
     exports = re.findall(r'href="(/deals\.\w+[^"]*)"', page)
     assert exports and not [href for href in exports if nonsense.split("=")[0] + "=" in unescape(href)]
@@ -352,7 +352,7 @@ def test_a_rep_sees_only_their_own_deals_whatever_rep_they_ask_for(app, client, 
     assert 'name="rep"' not in page  # a rep has no rep to choose
     assert listed(client, f"/deals?rep={other_rep.id}") == mine
     listing = client.get(f"/deals?rep={other_rep.id}&status=awaiting_customer").get_data(as_text=True)
-    assert "Only deals with" not in listing and f"rep={other_rep.id}" not in listing
+    assert "Filtered by" not in listing and f"rep={other_rep.id}" not in listing
     rows = csv_rows(client.get(f"/deals.csv?rep={other_rep.id}"))
     assert {int(row["deal"]) for row in rows} == mine and not theirs & {int(row["deal"]) for row in rows}
 

@@ -514,7 +514,7 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
     responses = shown["the partner responses queue"]
     assert f'action="/admin/deals/{late.id}/recycle/' in responses and "Overdue" in responses and "Waiting" in responses
     assert "is on its way to boss@example.com" in shown["a partner's scorecard, its review asked for"]
-    assert "Only deals with rep: " in shown["the deals behind a number of the dashboard"]
+    assert "Filtered by rep: " in shown["the deals behind a number of the dashboard"]
     # The message's own HTML shows in its frame, styles and all, under a policy of its own.
     assert [routed.account.name in text for text in pages[-1].frames] == [True]
 

@@ -95,7 +95,8 @@ def test_the_manager_asks_for_a_quarter_and_one_review_is_queued_for_them(app, q
     page = manager.get(f"/admin/partners/{thames.id}/scorecard").get_data(as_text=True)
     assert f'<option value="{QUARTER}">{QUARTER}</option>' in page  # the quarter with a ledger line: this one
     response = ask(manager, thames.id, QUARTER)
-    assert response.status_code == 302 and response.location == f"/admin/partners/{thames.id}/scorecard"
+    assert response.status_code == 302
+    assert response.location == f"/admin/partners/{thames.id}/scorecard?quarter={QUARTER}"  # it stays chosen
     shown = manager.get(response.location).get_data(as_text=True)
     assert f"The review of Thames Cloud for {QUARTER} is on its way to {boss.email}." in flashes(shown)
 

@@ -86,6 +86,8 @@ def scorecard(partner_id: int):
 def _review_form(partner: Partner) -> ReviewForm:
     form = ReviewForm()
     form.quarter.choices = opts([(q, q) for q in reviews.quarters_to_choose(partner.id)])
+    if request.method == "GET" and request.args.get("quarter") in {c.value for c in form.quarter.choices}:
+        form.quarter.data = request.args["quarter"]  # the quarter just asked for stays chosen
     return form
 
 
@@ -121,7 +123,7 @@ def partner_review(partner_id: int):
             )
         else:
             flash(f"The review of {partner.name} for {form.quarter.data} is already on its way to you.", "info")
-        return redirect(url_for("admin.scorecard", partner_id=partner.id))
+        return redirect(url_for("admin.scorecard", partner_id=partner.id, quarter=form.quarter.data))
     return _scorecard_page(partner, form)
 
 

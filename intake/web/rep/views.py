@@ -100,12 +100,11 @@ def _scope_words(scope: queries.Scope) -> list[str]:
         partner = db.session.get(Partner, scope.partner_id)
         words.append(f"partner: {partner.name if partner else 'unknown'}")
     if scope.start or scope.end:
-        words.append(f"started {scope.start or '…'} to {scope.end or '…'}")
+        words.append(f"started: {scope.start or '…'} to {scope.end or '…'}")
     if scope.waiting is not None:
         low, high = scope.waiting
-        words.append(
-            f"waiting for the customer {low} to {high} days" if high is not None else f"waiting over {low - 1} days"
-        )
+        waited = f"{low} to {high} days" if high is not None else f"over {low - 1} days"
+        words.append(f"waiting for the customer: {waited}")
     return words
 
 
