@@ -76,10 +76,8 @@ def _route_rows(scope: Scope, conditions, *, by_quarter: bool = False):
         select(*keys, func.count())
         .select_from(lead)
         .join(Deal, Deal.id == lead.deal_id)
-        .outerjoin(
-            fulfils,
-            and_(fulfils.decision_id == lead.decision_id, fulfils.credit == "fulfilment", fulfils.in_force.is_(True)),
-        )
+        # A decision's credits are in force or ended together: the lead's decision says it for both.
+        .outerjoin(fulfils, and_(fulfils.decision_id == lead.decision_id, fulfils.credit == "fulfilment"))
         .where(lead.credit == "lead", lead.in_force.is_(True), *conditions(lead))
         .group_by(*keys)
     )

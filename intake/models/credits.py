@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Numeric, String
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -17,6 +17,12 @@ class Credit(db.Model):
     """
 
     __tablename__ = "credits"
+    __table_args__ = (
+        # The dashboard's routes: the lead credits in force, by when they were decided.
+        Index("ix_credits_credit_in_force_decided_at", "credit", "in_force", "decided_at"),
+        # A partner's scorecard and ledger lines: its credits of one kind in force.
+        Index("ix_credits_partner_id_credit_in_force", "partner_id", "credit", "in_force"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)
