@@ -167,18 +167,18 @@ def explain(statements: list[tuple[str, object]]) -> list[dict]:
             if dialect == "sqlite":
                 rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
                 steps = [row[3] for row in rows]
-                scans = [s.split()[1] for s in steps if s.startswith("SCAN ") and len(s.split()) > 1]
+                scans = [(s.split()[1], s) for s in steps if s.startswith("SCAN ") and len(s.split()) > 1]
             else:
                 rows = conn.exec_driver_sql("EXPLAIN (COSTS OFF) " + statement, parameters).all()
                 steps = [row[0].strip().removeprefix("->").strip() for row in rows]
                 nodes = ("Hash", "Nested Loop", "Merge", "Sort", "Limit", "Aggregate")
                 steps = [s for s in steps if "Scan" in s or (s.startswith(nodes) and ":" not in s)]
-                scans = [s.split(" on ")[1].split()[0] for s in steps if "Seq Scan on " in s]
+                scans = [(s.split(" on ")[1].split()[0], s) for s in steps if "Seq Scan on " in s]
             plans.append(
                 {
                     "sql": " ".join(statement.split()),
                     "plan": steps,
-                    "scans": [{"table": t, "rows": size(t)} for t in scans],
+                    "scans": [{"table": t, "rows": size(t), "step": step} for t, step in scans],
                 }
             )
     return plans

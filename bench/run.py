@@ -1,6 +1,6 @@
-"""Benchmark: the rep's questionnaire, the customer's link and routing, held against bare Flask apps.
+"""Benchmark: the rep's questionnaire, the customer's link, routing, the channel manager's pages and import.
 
-What is measured (four parts; --only runs some of them)
+What is measured (six parts; --only runs some of them)
     questionnaire
               Signed in as a rep (alice@example.com) on a draft deal:
                 GET  /deals/<id>/need   the "need" questionnaire section (--section qualification also works)
@@ -47,6 +47,37 @@ What is measured (four parts; --only runs some of them)
               The route request only queues its mail (INTAKE_MAIL_WORKER=0: no worker runs): its
               latency includes no SMTP and no PDF rendering, which the outbox part measures.
 
+    manager   The channel manager's pages at 100,000 deals, signed in as manager@example.com, on a data set
+              built in the benchmark's own database (bench/manager_data.py, next to the demo data): two
+              years of a channel programme, decided_at spread over 8 calendar quarters: 1,000 partners
+              (each with a partner user), 40,000 accounts, 100,000 deals (two or three per account, one
+              after the other), about 85% of them routed at some point: each decision version with the
+              input, decision and snapshot the services store (the engine's own decide, or a channel
+              manager's decide_as in place of a held one), the credit records credit.earned gives
+              (ended when a partner declined or let its time pass, closed won, lost or withdrawn), the
+              partner requests of each routed version (accepted, declined, lapsed, open or overdue), the
+              customers' answers and the relationship rows of rep, customer and partner, and partners'
+              registrations. --manager-deals and --manager-partners size it.
+                in process  (bench/manager_bench.py, Flask test client) each page cold, then the median
+                            of 5; the SQL of one request by a before_cursor_execute listener: statements
+                            by kind, any run more than twice (an N+1), each distinct SELECT EXPLAINed
+                            (as for routing) and timed alone on the driver, every scan named
+                GET  /dashboard                         the whole pipeline (rep.dashboard_page)
+                GET  /admin/ledger                      the reciprocity ledger, every partner
+                GET  /admin/partners/<id>/scorecard     the busiest partner's scorecard (most credit rows)
+              Under load with --manager-connections (default 2, one per worker: no request waits
+              for a worker, so p50 is a page's own time with both workers busy) and a 60 s timeout per
+              request, as pages may take seconds; a slow page is measured for longer (up to 30 s) to
+              get about MANAGER_REQUESTS requests. A wrong answer or socket error does not stop this
+              part: it is counted and reported with the workers that died (the gunicorn log's, with the
+              faulthandler's innermost app frame). On SQLite by default; with --database-url
+              postgresql://… on PostgreSQL too, in a database created for the run and dropped after it.
+
+    import    Importing 100,000 accounts from CSV, in process (bench/import_bench.py), on SQLite and, with
+              --database-url, on PostgreSQL: the first import (all created), the same file again (all
+              unchanged) and with every vertical changed (all updated), in rows/s, against reading the
+              file with the csv module and inserting its rows unchecked with executemany.
+
     outbox    The decision's mail, in process (bench/mail_bench.py) against a discarding aiosmtpd server on
               loopback in a process of its own (bench/smtp_sink.py): a demo deal is routed and its
               routed-vendor message (text and HTML) queued N times; the real worker
@@ -78,16 +109,20 @@ Output
     Tables on stdout and bench/results/latest.json: req/s, p50 and p99 latency, and the gunicorn
     workers' CPU time per request (read from /proc; steadier than req/s when other work shares the
     machine). The ratios are of req/s, ours / baseline: 1.0 means as fast as the baseline. For
-    routing also the in-process medians and each statement's plan, with every SCAN named. Nothing is
-    asserted about speed.
+    routing and the manager's pages also the in-process times and each statement's plan, with every
+    SCAN named (those of tables of SMALL_TABLE rows or more called out). Nothing is asserted about
+    speed, but a manager's page slower than MANAGER_SLOW_MS (p50) is said to be slow.
 
     Options (python bench/run.py --help): --only, --database-url, --section, --connections, --warmup,
-    --duration, --client, --scale, --route-pool, --messages, --rounds.
+    --duration, --client, --scale, --route-pool, --manager-deals, --manager-partners,
+    --manager-connections, --messages, --rounds.
 """
 
 import argparse
+import copy
 import http.client
 import json
+import math
 import os
 import re
 import secrets
@@ -112,11 +147,15 @@ RESULTS = BENCH / "results" / "latest.json"
 HOST = "127.0.0.1"
 WORKERS = 2
 REP = {"email": "alice@example.com", "password": "intake-demo"}
+MANAGER = {"email": "manager@example.com", "password": "intake-demo"}
 FORM_TYPE = "application/x-www-form-urlencoded"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-PARTS = ("questionnaire", "customer", "routing", "outbox")
+PARTS = ("questionnaire", "customer", "routing", "manager", "import", "outbox")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SMALL_TABLE = 1000  # rows: a scan of a table this small is what any planner does, and cheap
+MANAGER_SLOW_MS = 200  # a manager's page whose p50 is above this at 100,000 deals is slow
+MANAGER_TIMEOUT = 60  # seconds a manager's page may take under load before it counts as a socket error
+MANAGER_REQUESTS = 20  # a slow page is measured for longer (up to 30 s) to get about this many requests
 
 # What each save answers; "BENCH_N" becomes a per-request counter.
 ANSWERS = {
@@ -360,6 +399,18 @@ def routing_probes(port: int, context: dict) -> tuple[Probe, Probe]:
     return Probe("GET", page_path, cookie), route
 
 
+def manager_probes(port: int, context: dict) -> dict[str, Probe]:
+    """Sign in as the channel manager; the dashboard, the ledger and the busiest partner's scorecard."""
+    browser = Browser(port)
+    browser.sign_in(MANAGER)
+    cookie = browser.cookie()
+    probes = {}
+    for name, page in context["pages"].items():
+        browser.expect(200, "GET", page["path"])
+        probes[name] = Probe("GET", page["path"], cookie)
+    return probes
+
+
 # --- Load generators: both return {requests, duration_us, p50_us, p99_us, unexpected, errors, exhausted} --
 
 
@@ -389,7 +440,7 @@ class PoolExhausted(Exception):
     pass
 
 
-def wrk_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
+def wrk_load(port: int, probe: Probe, connections: int, seconds: int, timeout: float = 5) -> dict:
     threads = min(2, connections)
     command = [
         "wrk",
@@ -397,7 +448,7 @@ def wrk_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
         f"-c{connections}",
         f"-d{seconds}s",
         "--timeout",
-        "5s",
+        f"{timeout:g}s",
         "-s",
         str(BENCH / "wrk.lua"),
         f"http://{HOST}:{port}{probe.path.replace('BENCH_ID', '0')}",
@@ -411,7 +462,7 @@ def wrk_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
     if probe.pool is not None:
         first, count = probe.pool.remaining()
         command += [probe.path, str(first), str(count), str(threads)]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + timeout + 60)
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             raw = json.loads(line.removeprefix("BENCH_RESULT "))
@@ -421,7 +472,7 @@ def wrk_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
     raise BenchError(f"wrk gave no result:\n{out.stdout}{out.stderr}")
 
 
-def python_load(port: int, probe: Probe, connections: int, seconds: int) -> dict:
+def python_load(port: int, probe: Probe, connections: int, seconds: int, timeout: float = 5) -> dict:
     """One thread per connection, each sending the probe back to back until time is up."""
     latencies: list[float] = []
     counts = {"unexpected": 0, "errors": 0, "exhausted": 0}
@@ -430,7 +481,7 @@ def python_load(port: int, probe: Probe, connections: int, seconds: int) -> dict
     deadline = start + seconds
 
     def client(i: int) -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=5)
+        conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
         mine, unexpected, errors, exhausted, n = [], 0, 0, 0, 0
         while (sent := time.perf_counter()) < deadline:
             n += 1
@@ -472,20 +523,49 @@ def python_load(port: int, probe: Probe, connections: int, seconds: int) -> dict
     }
 
 
-def measure(load, server: Server, probe: Probe, args) -> Result:
-    """Check the probe once, warm up, then measure; any wrong answer or socket error fails."""
-    conn = http.client.HTTPConnection(HOST, server.port, timeout=60)
-    try:
-        if not send(conn, probe, "check"):
-            raise BenchError(f"{probe.method} {probe.path} did not get the expected answer")
-    except PoolExhausted:
-        raise BenchError(pool_message(probe)) from None
-    finally:
-        conn.close()
-    checked(probe, load(server.port, probe, args.connections, args.warmup))
+def measure(
+    load,
+    server: Server,
+    probe: Probe,
+    args,
+    connections: int | None = None,
+    timeout: float = 5,
+    failures: dict | None = None,
+) -> Result:
+    """Check the probe once, warm up, then measure; any wrong answer or socket error fails.
+
+    With `failures`, wrong answers and socket errors are counted there instead (the check is tried
+    up to three times), so a page that sometimes fails is still measured, and the failures reported.
+    """
+    connections = connections or args.connections
+    for _ in range(3 if failures is not None else 1):
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=60)
+        try:
+            if send(conn, probe, "check"):
+                break
+            problem = "did not get the expected answer"
+        except PoolExhausted:
+            raise BenchError(pool_message(probe)) from None
+        except (OSError, http.client.HTTPException) as exc:
+            if failures is None:
+                raise
+            problem = f"failed: {exc!r}"
+        finally:
+            conn.close()
+        if failures is not None:
+            failures["checks_failed"] = failures.get("checks_failed", 0) + 1
+    else:
+        raise BenchError(f"{probe.method} {probe.path} {problem}")
+    lenient = checked if failures is None else (lambda probe, raw: raw if raw["requests"] else checked(probe, raw))
+    warmed = load(server.port, probe, connections, args.warmup, timeout)
+    if failures is None:
+        checked(probe, warmed)
     cpu_before = server.cpu_seconds()
-    raw = checked(probe, load(server.port, probe, args.connections, args.duration))
+    raw = lenient(probe, load(server.port, probe, connections, args.duration, timeout))
     cpu_used = server.cpu_seconds() - cpu_before
+    if failures is not None:
+        failures["unexpected"] = failures.get("unexpected", 0) + raw["unexpected"]
+        failures["errors"] = failures.get("errors", 0) + raw["errors"]
     return Result(
         rps=round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
         p50_ms=round(raw["p50_us"] / 1000, 2),
@@ -755,6 +835,69 @@ def run_routing(database: str, env: dict, instance: str, load, args) -> dict:
     )
 
 
+def run_manager(database: str, env: dict, instance: str, load, args) -> dict:
+    print(f"manager on {database}: migrating, demo data, building the data set", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    prepare_database(env)
+    arguments = ["--deals", str(args.manager_deals), "--partners", str(args.manager_partners)]
+    data = bench_script("manager_data.py", env, *arguments, timeout=1800)
+    data["prepare_s"] = round(time.perf_counter() - started, 1)
+    pages = bench_script("manager_bench.py", env, "--partner", str(data["scorecard_partner"]), timeout=900)
+    results = {}
+    log = Path(instance, "gunicorn-manager.log")
+    with gunicorn("intake:create_app()", env, log) as server:
+        probes = manager_probes(server.port, {"pages": pages})
+        for name, probe in probes.items():
+            # A page of seconds gets a longer run, so p50 and p99 rest on more than a couple of requests.
+            seconds = MANAGER_REQUESTS * pages[name]["median_ms"] / 1000 / args.manager_connections
+            longer = copy.copy(args)
+            longer.duration = max(args.duration, min(30, math.ceil(seconds)))
+            longer.warmup = max(args.warmup, min(10, math.ceil(2 * pages[name]["median_ms"] / 1000)))
+            print(f"measuring the manager's {name}: GET {probe.path}", file=sys.stderr, flush=True)
+            # A failing request is counted, not fatal: a page that fails under load is a finding to report.
+            failures: dict = {}
+            deaths = worker_deaths(log)
+            result = measure(load, server, probe, longer, args.manager_connections, MANAGER_TIMEOUT, failures)
+            failures["workers_died"] = worker_deaths(log) - deaths
+            results[name] = {**asdict(result), "duration_s": longer.duration, "warmup_s": longer.warmup}
+            results[name]["failures"] = failures
+            if any(failures.values()):
+                print(f"  GET {probe.path} failed under load: {failures}", file=sys.stderr, flush=True)
+        died = crashes(log)
+    for name, page in pages.items():
+        page["http"] = results[name]
+    return {
+        "database": database,
+        "connections": args.manager_connections,
+        **data,
+        "pages": pages,
+        "worker_log": died[:20],
+    }
+
+
+def crashes(log: Path) -> list[str]:
+    """The log's worker deaths, each fatal error with the app's innermost frame (PYTHONFAULTHANDLER is on)."""
+    found, lines = [], log.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if "was sent SIG" in line:
+            found.append(line.strip())
+        elif line.startswith("Fatal Python error"):
+            frames = [f.strip() for f in lines[i + 1 : i + 40] if "/intake/" in f or f.strip() == "Garbage-collecting"]
+            found.append(f"{line.strip()} — " + " < ".join(frames[:3]))
+    return found
+
+
+def worker_deaths(log: Path) -> int:
+    """How many gunicorn workers the log says were killed by a signal (a crash, or a timeout's SIGKILL)."""
+    return sum("was sent SIG" in line for line in log.read_text().splitlines()) if log.exists() else 0
+
+
+def run_import(database: str, env: dict) -> dict:
+    print(f"import on {database}: migrating, demo data, then 100,000 accounts from CSV", file=sys.stderr, flush=True)
+    prepare_database(env)
+    return {"database": database, **bench_script("import_bench.py", env, "--rows", "100000", timeout=1200)}
+
+
 def run_outbox(env: dict, args) -> dict:
     print("outbox: migrating, demo data, then the worker against raw Flask-Mail", file=sys.stderr, flush=True)
     prepare_database(env)
@@ -866,6 +1009,100 @@ def print_routing(part: dict) -> None:
     )
 
 
+def print_manager(part: dict, setup: dict) -> None:
+    c = part["counts"]
+    by_status = ", ".join(f"{n:,} {status}" for status, n in part["deals_by_status"].items())
+    routes = ", ".join(f"{n:,} {route}" for route, n in part["routes_in_force"].items())
+    print(
+        f"\nThe channel manager's pages on {part['database']} — {c['deals']:,} deals on {c['accounts']:,} accounts "
+        f"({by_status}), {c['partners']:,} partners; {c['decisions']:,} decisions, {c['credits']:,} credits, "
+        f"{c['partner_requests']:,} partner requests, {c['relationships']:,} relationships, "
+        f"{c['customer_answers']:,} customer answers, {c['registrations']:,} registrations; decided from "
+        f"{part['quarters_from']} (8 quarters); routes in force (lead/fulfil): {routes}.\n"
+        f"  Inserted in {part['build_s']} s ({part['settle_s']} s more to settle), {part['prepare_s']} s with "
+        f"migration and demo data. The scorecard is partner {part['scorecard_partner']}'s, the busiest "
+        f"({part['scorecard_partner_credits']:,} credit rows)."
+    )
+    n = part["connections"]
+    header = (
+        f"  {'page':<44}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/req':>12}{'requests':>10}{'in s':>6}"
+        f"{'alone ms':>10}{'SQL ms':>8}{'stmts':>7}{'KB':>7}"
+    )
+    print(
+        f"\n  Over HTTP ({setup['client']}), {n} connection{'s' if n != 1 else ''} on {WORKERS} gunicorn sync workers,"
+        f" {MANAGER_TIMEOUT} s timeout, "
+        f"a slow page measured for longer (up to 30 s, for about {MANAGER_REQUESTS} requests); alone: in process, "
+        "median of 5 (test client); SQL: its statements run alone, rows fetched\n"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for page in part["pages"].values():
+        h = page["http"]
+        sql = sum(plan["alone_ms"] for plan in page["plans"])
+        print(
+            f"  GET {page['path']:<40}{h['rps']:>8.1f}{h['p50_ms']:>9.0f}{h['p99_ms']:>9.0f}{h['cpu_ms']:>12.1f}"
+            f"{h['requests']:>10}{h['duration_s']:>6}{page['median_ms']:>10.0f}{sql:>8.0f}{page['statements']:>7}"
+            f"{page['bytes'] / 1024:>7.0f}"
+        )
+    for name, page in part["pages"].items():
+        kinds = ", ".join(f"{n} {kind}" for kind, n in page["by_kind"].items())
+        print(
+            f"\n  {name}: GET {page['path']} — {kinds}"
+            + ("" if page["repeated"] else "; no statement run more than twice (no N+1)")
+        )
+        for sql, times in page["repeated"].items():
+            print(f"    run {times} times (an N+1?): {short_sql(sql)}")
+        for i, plan in enumerate(page["plans"], 1):
+            print(f"   {i:>2}. {short_sql(plan['sql'])}")
+            print(
+                f"       {plan['alone_ms']:.1f} ms alone, {plan['rows_returned']:,} rows | {' | '.join(plan['plan'])}"
+            )
+        big = {(s["table"], s["step"]): s for s in scans_of(page["plans"]) if s["rows"] >= SMALL_TABLE}
+        print(
+            f"  Scans of tables of {SMALL_TABLE:,} rows or more: "
+            + ("; ".join(f"{s['table']} ({s['rows']:,} rows: {s['step']})" for s in big.values()) or "none")
+        )
+        heavy = sorted(page["plans"], key=lambda plan: -plan["alone_ms"])[:3]
+        print(
+            "  Heaviest alone: "
+            + "; ".join(
+                f"{p['alone_ms']:.0f} ms, {p['rows_returned']:,} rows: {short_sql(p['sql'])[:90]}" for p in heavy
+            )
+        )
+    for page in part["pages"].values():
+        if failures := {k: v for k, v in page["http"].get("failures", {}).items() if v}:
+            print(
+                f"  GET {page['path']} FAILED under load: "
+                + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in failures.items())
+                + " (p50/p99 are of the requests answered; cpu ms/req misses the CPU of workers that died)"
+            )
+    for line in part.get("worker_log", []):
+        print(f"    gunicorn: {line.strip()}")
+    pages = part["pages"].values()
+    slow = [f"{p['path']} (p50 {p['http']['p50_ms']:.0f} ms)" for p in pages if p["http"]["p50_ms"] > MANAGER_SLOW_MS]
+    print(f"  Slower than {MANAGER_SLOW_MS} ms (p50): " + (", ".join(slow) or "none"))
+
+
+def print_import(part: dict) -> None:
+    print(
+        f"\nImport on {part['database']}: {part['rows']:,} accounts from a {part['file_bytes'] / 1e6:.1f} MB CSV "
+        f"(intake.imports.run, in process, one transaction), against reading it with the csv module and "
+        f"inserting its rows unchecked"
+    )
+    header = f"  {'run':<46}{'seconds':>9}{'rows/s':>10}"
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for key, label in (
+        ("first", "first import (every account created)"),
+        ("again", "the same file again (every row unchanged)"),
+        ("changed", "every vertical changed (every row updated)"),
+        ("yardstick", "yardstick: csv.DictReader + executemany"),
+    ):
+        r = part[key]
+        print(f"  {label:<46}{r['seconds']:>9.2f}{r['rows_per_s']:>10,}")
+    print(f"  first import / yardstick: {part['ratio']:.2f}x")
+
+
 def print_outbox(part: dict) -> None:
     m = part["message"]
     print(
@@ -911,7 +1148,7 @@ def print_outbox(part: dict) -> None:
 
 def report(data: dict) -> None:
     s = data["setup"]
-    if set(s["parts"]) - {"outbox"}:  # the outbox part serves nothing over HTTP
+    if set(s["parts"]) - {"outbox", "manager"}:  # the outbox part serves nothing over HTTP; the manager's says its own
         print_setup(s)
     if "questionnaire" in data:
         part = data["questionnaire"]
@@ -935,6 +1172,10 @@ def report(data: dict) -> None:
         )
     for part in data.get("routing", {}).values():
         print_routing(part)
+    for part in data.get("manager", {}).values():
+        print_manager(part, s)
+    for part in data.get("import", {}).values():
+        print_import(part)
     if "outbox" in data:
         print_outbox(data["outbox"])
     before, after = s["load_average_before_after"]
@@ -951,10 +1192,11 @@ def report(data: dict) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--only", choices=PARTS, action="append", help="run this part (repeatable); default: all four")
+    parser.add_argument("--only", choices=PARTS, action="append", help="run this part (repeatable); default: all six")
     parser.add_argument(
         "--database-url",
-        help="run the routing part on this PostgreSQL server too (a database is created there and dropped)",
+        help="run the routing, manager and import parts on this PostgreSQL server too (a database is created there and "
+        "dropped)",
     )
     parser.add_argument("--section", choices=sorted(ANSWERS), default="need")
     parser.add_argument("--connections", type=int, default=8)
@@ -965,11 +1207,16 @@ def parse_args() -> argparse.Namespace:
         "--scale", type=float, default=1.0, help="size of the routing data set (1: 10,000 partners, 100,000 accounts)"
     )
     parser.add_argument("--route-pool", type=int, default=4000, help="deals ready to route, one per route request")
+    parser.add_argument("--manager-deals", type=int, default=100_000, help="manager part: deals in its data set")
+    parser.add_argument("--manager-partners", type=int, default=1000, help="manager part: partners in its data set")
+    parser.add_argument(
+        "--manager-connections", type=int, default=WORKERS, help="manager part: connections of the load (default: 2)"
+    )
     parser.add_argument("--messages", type=int, default=300, help="outbox part: messages per run")
     parser.add_argument("--rounds", type=int, default=3, help="outbox part: runs per variant (the median is shown)")
     args = parser.parse_args()
-    if args.database_url and args.only and "routing" not in args.only:
-        parser.error("--database-url is for the routing part: add --only routing")
+    if args.database_url and args.only and not {"routing", "manager", "import"} & set(args.only):
+        parser.error("--database-url is for the routing, manager and import parts: add one of them to --only")
     return args
 
 
@@ -1009,6 +1256,24 @@ def main() -> int:
                     env = server_env(instance, url)
                     label = f"PostgreSQL (database {urlsplit(url).path[1:]}, dropped after)"
                     data["routing"]["postgresql"] = run_routing(label, env, instance, load, args)
+        if "manager" in parts:
+            data["manager"] = {}
+            # A worker that crashes says where, in the gunicorn log.
+            env = {**server_env(instance, f"sqlite:///{instance}/manager.sqlite"), "PYTHONFAULTHANDLER": "1"}
+            data["manager"]["sqlite"] = run_manager("SQLite", env, instance, load, args)
+            if args.database_url:
+                with postgres_database(args.database_url) as url:
+                    env = {**server_env(instance, url), "PYTHONFAULTHANDLER": "1"}
+                    label = f"PostgreSQL (database {urlsplit(url).path[1:]}, dropped after)"
+                    data["manager"]["postgresql"] = run_manager(label, env, instance, load, args)
+        if "import" in parts:
+            data["import"] = {
+                "sqlite": run_import("SQLite", server_env(instance, f"sqlite:///{instance}/import.sqlite"))
+            }
+            if args.database_url:
+                with postgres_database(args.database_url) as url:
+                    label = f"PostgreSQL (database {urlsplit(url).path[1:]}, dropped after)"
+                    data["import"]["postgresql"] = run_import(label, server_env(instance, url))
         if "outbox" in parts:
             data["outbox"] = run_outbox(server_env(instance, f"sqlite:///{instance}/outbox.sqlite"), args)
     except BenchError as exc:

@@ -276,9 +276,10 @@ def build_routing_data(scale: float, pool: int) -> dict:
         partner = partners_of(aid)[k % 4] if originator == "partner" else None
         completed = None if status == "draft" else now
         origin = (originator, partner, channels[originator])
-        # lock_version, then returned_reason closed_on final_value lost_reason: open, and never sent back.
+        # lock_version, then returned_reason closed_on final_value lost_reason: open, and never sent back;
+        # status_changed_at (last) now, as they all changed status when built.
         state = (lock_version[status], "", None, None, "")
-        return (did, status, rep, aid, *contact, *origin, *need, *qualification, completed, now, now, *state)
+        return (did, status, rep, aid, *contact, *origin, *need, *qualification, completed, now, now, *state, now)
 
     def party(partner_id: int | None) -> dict:
         return {"kind": "partner", "partner_id": partner_id} if partner_id else {"kind": "vendor"}
@@ -304,7 +305,7 @@ def build_routing_data(scale: float, pool: int) -> dict:
         "originator originator_partner_id origin_channel "
         "pain_points pain_other business_impact incumbent solutions "
         "decision_maker decision_process competitors next_step partners_known completed_at created_at updated_at "
-        "lock_version returned_reason closed_on final_value lost_reason"
+        "lock_version returned_reason closed_on final_value lost_reason status_changed_at"
     )
     counts["deals"] = w.insert("deals", columns, deals())
 
@@ -415,28 +416,14 @@ def build_routing_data(scale: float, pool: int) -> dict:
     counts["customer_links"] = w.insert("customer_links", columns + " answered_at revoked_at", links())
     connection.commit()
     if dialect == "postgresql":
-        cursor = connection.dbapi_connection.cursor()
-        for table in base:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        connection.commit()
+        reset_sequences(connection, base)
     connection.close()
     built = time.perf_counter() - started
     log(f"inserted {', '.join(f'{n:,} {t}' for t, n in counts.items())} in {built:.1f} s")
     if counts["decisions"]:
         check_snapshot(base["decisions"])
 
-    # Leave the database as a server would find it: statistics on PostgreSQL (autovacuum would
-    # gather them; doing it now keeps it from running during the measurements), and on SQLite
-    # the write-ahead log folded into the file. SQLite gets no ANALYZE: Intake never runs one.
-    started = time.perf_counter()
-    with db.engine.connect() as conn:
-        if dialect == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-            tidy = "VACUUM ANALYZE"
-        else:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            tidy = "WAL checkpoint"
-    log(f"{tidy} in {time.perf_counter() - started:.1f} s")
+    settle(dialect)
     open_deals = db.session.scalar(select(func.count()).select_from(Deal).where(Deal.status.in_(OPEN_STATUSES)))
     return {
         "counts": {**counts, "open_deals": open_deals},
@@ -447,6 +434,32 @@ def build_routing_data(scale: float, pool: int) -> dict:
         "any_partner_deal": any_partner_deal,
         "route_deal": route_deal,
     }
+
+
+def reset_sequences(connection, tables) -> None:
+    """After bulk inserts that gave the ids, PostgreSQL's id sequences go on from the largest one."""
+    cursor = connection.dbapi_connection.cursor()
+    for table in tables:
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    connection.commit()
+
+
+def settle(dialect: str) -> float:
+    """Leave the database as a server would find it: statistics on PostgreSQL (autovacuum would
+    gather them; doing it now keeps it from running during the measurements), and on SQLite the
+    write-ahead log folded into the file. SQLite gets no ANALYZE: Intake never runs one. Returns
+    the seconds it took."""
+    started = time.perf_counter()
+    with db.engine.connect() as conn:
+        if dialect == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+            tidy = "VACUUM ANALYZE"
+        else:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            tidy = "WAL checkpoint"
+    seconds = time.perf_counter() - started
+    log(f"{tidy} in {seconds:.1f} s")
+    return seconds
 
 
 def check_snapshot(decision_id: int) -> None:
