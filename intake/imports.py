@@ -26,7 +26,7 @@ from typing import Any
 
 import pycountry
 from flask import current_app
-from sqlalchemy import false, insert, select, text, update
+from sqlalchemy import false, func, insert, select, text, update
 
 from . import audit
 from .extensions import db
@@ -515,13 +515,24 @@ IMPORT_LOCK = 0x1A7A_0001  # PostgreSQL advisory lock key of imports
 
 
 def _one_import_at_a_time() -> None:
-    """Hold the import lock for the rest of the transaction, before anything is read: a second import (another
-    tab, another server) waits, then reads what the first wrote, so a file sent twice creates nothing twice."""
+    """Hold the import lock for the rest of the transaction: a second import (another tab, another server) waits,
+    then finds what the first wrote, so a file sent twice creates nothing twice."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
     else:
         # A write that changes nothing takes SQLite's write lock all the same.
         db.session.execute(update(Partner).where(false()).values(name=Partner.name))
+
+
+def _fingerprint(kind: str) -> tuple:
+    """What a plan of `kind` read, in a few numbers: equal before and after, the plan still holds."""
+    tables = {"partners": (Partner,), "accounts": (Account, User), "relationships": (Relationship, Account, Partner)}
+    found = []
+    for model in tables[kind]:
+        found += db.session.execute(select(func.count(), func.max(model.id))).one()
+        if hasattr(model, "updated_at"):
+            found.append(db.session.scalar(select(func.max(model.updated_at))))
+    return tuple(found)
 
 
 def run(
@@ -537,11 +548,19 @@ def run(
 
     Unreadable for a file that cannot be read at all; otherwise the report says what was (or would be) done.
     """
-    if not dry_run:
-        _one_import_at_a_time()
+    if dry_run:
+        return check(kind, data, progress)[0]
+    # Checked before the lock, so the lock is held for the writing alone; checked again under it only if
+    # what the plan read has changed meanwhile (another import, an edit, a merge).
+    seen = _fingerprint(kind)
     report, plan = check(kind, data, progress)
-    if report.problems or dry_run:
+    if report.problems:
         return report
+    _one_import_at_a_time()
+    if _fingerprint(kind) != seen:
+        report, plan = check(kind, data)
+        if report.problems:
+            return report
     model = MODELS[kind]
     writes = len(plan.creates) + len(plan.updates)
     now = utcnow()
