@@ -595,3 +595,11 @@ def smtp(app, smtp_server):
     """The test app's mail goes to the loopback SMTP server."""
     app.config.update(MAIL_SINK="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=10)
     return smtp_server
+
+
+@pytest.fixture
+def quarter(rep, ready, thames, borealis):
+    """This quarter's deals with Thames and Borealis, counted by hand (tests/deal_steps.py counted_quarter)."""
+    from .deal_steps import counted_quarter
+
+    return counted_quarter(rep, ready, thames, borealis)

@@ -8,7 +8,6 @@ recorded.
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from intake.deals import ledger, partners, rules
@@ -17,7 +16,7 @@ from intake.models import Credit, Partner
 from intake.models.types import utcnow
 
 from .conftest import statements_to_get
-from .deal_steps import close, request_to, route
+from .deal_steps import request_to, route
 
 TODAY = date.today()
 QUARTER = ledger.quarter_of(utcnow())
@@ -28,45 +27,6 @@ def _credits(deal):
         (c.party, c.partner_id, c.credit, c.in_force, c.outcome)
         for c in db.session.scalars(select(Credit).where(Credit.deal_id == deal.id))
     )
-
-
-@pytest.fixture
-def quarter(rep, ready, thames, borealis):
-    """One quarter with Thames and Borealis, counted by hand:
-
-    - won: we found it, we lead and Thames fulfils; Thames accepts; won at 70,000 → we brought Thames one, won 70,000;
-    - brought: Thames found it and leads it; still worked → Thames brought us one, pipeline 50,000;
-    - lost: the customer came to us, Thames leads; lost → we brought Thames one, nothing won, no pipeline;
-    - declined: the customer came to us, Borealis leads and declines; routed again, we fulfil → nothing for Borealis.
-    """
-    won = ready(partner=thames, strength=5, contact="vendor", estimated_value=Decimal(70000))
-    route(won, rep)
-    partners.accept(request_to(won, thames))
-    db.session.commit()
-    close(won, rep, "won", 70000)
-
-    brought = ready(
-        partner=thames,
-        strength=5,
-        originator="partner",
-        originator_partner=thames,
-        origin_channel="partner_marketing",
-        estimated_value=Decimal(50000),
-    )
-    route(brought, rep)
-
-    lost = ready(
-        partner=thames, strength=4, originator="customer", origin_channel="referral", estimated_value=Decimal(30000)
-    )
-    route(lost, rep)
-    close(lost, rep, "lost", 0)
-
-    declined = ready(partner=borealis, strength=5, originator="customer", origin_channel="referral")
-    route(declined, rep)
-    partners.decline(request_to(declined, borealis), reason="No capacity this quarter.")
-    db.session.commit()
-    route(declined, rep)
-    return {"won": won, "brought": brought, "lost": lost, "declined": declined}
 
 
 def test_each_routed_decision_records_the_credit_each_party_earned(quarter, thames, borealis):

@@ -9,62 +9,24 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from intake import charts
-from intake.deals import ledger, partners, reviews, scorecards
+from intake.deals import ledger, reviews, scorecards
 from intake.errors import DomainError
 from intake.extensions import db
 from intake.models import OutboxMessage
 from intake.models.types import utcnow
 
-from .deal_steps import close, request_to, route
+from .deal_steps import route
 from .test_routed_mail import deliver
 
 TODAY = date.today()
 QUARTER = ledger.quarter_of(utcnow())
 SVG = {"svg": "http://www.w3.org/2000/svg"}
-
-
-@pytest.fixture
-def quarter(rep, ready, thames, borealis):
-    """This quarter with Thames, counted by hand:
-
-    - won: we found it, we lead and Thames fulfils; Thames accepts; won at 70,000 EUR → we brought Thames one;
-    - brought: Thames found it and leads it, still worked → Thames brought us one, pipeline 50,000 EUR;
-    - lost: the customer came to us, Thames leads; lost → we brought Thames one;
-    - declined: Borealis leads and declines; routed again, we fulfil → nothing for either partner's ledger.
-
-    Thames: brought 1, was brought 2, balance −1; asked 3 times, accepted once (the other two still open);
-    fulfilled one won and one lost; customers named it at 5, 5 and 4.
-    """
-    won = ready(partner=thames, strength=5, contact="vendor", estimated_value=Decimal(70000))
-    route(won, rep)
-    partners.accept(request_to(won, thames))
-    db.session.commit()
-    close(won, rep, "won", 70000)
-    brought = ready(
-        partner=thames,
-        strength=5,
-        originator="partner",
-        originator_partner=thames,
-        origin_channel="partner_marketing",
-        estimated_value=Decimal(50000),
-    )
-    route(brought, rep)
-    lost = ready(partner=thames, strength=4, originator="customer", origin_channel="referral")
-    route(lost, rep)
-    close(lost, rep, "lost", 0)
-    declined = ready(partner=borealis, strength=5, originator="customer", origin_channel="referral")
-    route(declined, rep)
-    partners.decline(request_to(declined, borealis), reason="No capacity this quarter.")
-    db.session.commit()
-    route(declined, rep)
-    return {"won": won, "brought": brought, "lost": lost, "declined": declined}
 
 
 def reviews_queued() -> list[OutboxMessage]:
