@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import User
-from .vocabulary import IMPORT_KIND, USER_ROLE
+from .vocabulary import API_TOKEN_SCOPE, IMPORT_KIND, USER_ROLE
 
 
 def init_app(app: Flask) -> None:
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(partners)
     app.cli.add_command(outbox)
     app.cli.add_command(import_csv)
+    app.cli.add_command(tokens)
 
 
 @click.group(help="Manage the people who sign in.")
@@ -102,6 +103,75 @@ def sweep_partners():
         f"{reminders} reminder(s) queued; {passed} deadline(s) passed; "
         f"{registrations_reminded} registration reminder(s); {expired} registration(s) expired."
     )
+
+
+@click.group(help="Personal API tokens.")
+def tokens():
+    pass
+
+
+def _signs_in_with(email: str):
+    """The member of staff, or else the partner user, who signs in with this email; None for nobody."""
+    from .models import PartnerUser
+
+    address = email.strip().lower()
+    return db.session.scalar(select(User).where(func.lower(User.email) == address)) or db.session.scalar(
+        select(PartnerUser).where(func.lower(PartnerUser.email) == address)
+    )
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--scope", type=click.Choice(API_TOKEN_SCOPE.codes), default="read", show_default=True)
+@click.option("--name", default="command line", show_default=True, help="Where the token is used.")
+@with_appcontext
+def create_token(email: str, scope: str, name: str):
+    """Make a token for the member of staff or partner user who signs in with EMAIL, and print it once."""
+    from . import api_tokens
+    from .errors import FieldErrors
+    owner = _signs_in_with(email)
+    if owner is None or not owner.is_active:
+        raise click.UsageError(f"No active user signs in with {email}.")
+    try:
+        row, token = api_tokens.create(owner, name=name, scope=scope, actor=None)
+    except FieldErrors as exc:
+        raise click.UsageError(" ".join(exc.fields.values())) from None
+    db.session.commit()
+    click.echo(
+        f"Token {row.name!r} ({API_TOKEN_SCOPE.word(scope)}) for {owner.email}; it is not shown again:", err=True
+    )
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("email")
+@click.argument("prefix")
+@with_appcontext
+def revoke_token(email: str, prefix: str):
+    """Revoke the token of EMAIL whose first characters are PREFIX (as `tokens list` shows them)."""
+    from . import api_tokens
+    owner = _signs_in_with(email)
+    found = [row for row in api_tokens.of(owner) if row.prefix == prefix] if owner else []
+    if len(found) != 1:
+        raise click.UsageError(f"{email} has no token {prefix}.")
+    revoked = api_tokens.revoke(found[0], actor=None)
+    db.session.commit()
+    click.echo(f"Revoked {found[0].name!r}." if revoked else f"{found[0].name!r} was revoked already.")
+
+
+@tokens.command("list")
+@click.argument("email")
+@with_appcontext
+def list_tokens(email: str):
+    """List the tokens of EMAIL: prefix, name, scope, made, last used, revoked."""
+    from . import api_tokens
+    owner = _signs_in_with(email)
+    if owner is None:
+        raise click.UsageError(f"No user signs in with {email}.")
+    for row in api_tokens.of(owner):
+        used = row.last_used_at.strftime("%Y-%m-%d %H:%M") if row.last_used_at else "never"
+        revoked = f", revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else ""
+        click.echo(f"{row.prefix}  {row.name}  {row.scope}  made {row.created_at:%Y-%m-%d}, last used {used}{revoked}")
 
 
 @click.command("import")

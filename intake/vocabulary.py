@@ -330,6 +330,11 @@ MAIL_STATUS = Words(
     {"pending": "queued", "sending": "sending", "sent": "sent", "failed": "failed", "dead": "gave up"},
 )
 
+# ---------------------------------------------------------------- API tokens
+
+# What a personal API token may do: read, or write as well.
+API_TOKEN_SCOPE = Words(("read", "write"), {"read": "read only", "write": "read and write"})
+
 # ---------------------------------------------------------------- importing
 
 # What a CSV import brings in (`flask --app intake import KIND FILE.csv`, the import page).
@@ -367,6 +372,7 @@ VOCABULARY: dict[str, Words] = {
     "recycle": RECYCLE,
     "partner_response": PARTNER_RESPONSE,
     "import_kind": IMPORT_KIND,
+    "api_token_scope": API_TOKEN_SCOPE,
     "user_role": USER_ROLE,
     "link_state": LINK_STATE,
     "mail_status": MAIL_STATUS,

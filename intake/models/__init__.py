@@ -1,6 +1,7 @@
 """The models, one module per aggregate; importing this package registers them all."""
 
 from .accounts import Account, Relationship
+from .api_tokens import ApiToken
 from .audit import AuditEvent
 from .credits import Credit
 from .customer import CustomerAnswer, CustomerContact, CustomerLink, LinkMiss
@@ -14,6 +15,7 @@ from .users import LoginAttempt, User
 
 __all__ = [
     "Account",
+    "ApiToken",
     "AuditEvent",
     "Credit",
     "CustomerAnswer",

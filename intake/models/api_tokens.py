@@ -1,0 +1,37 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+
+class ApiToken(db.Model):
+    """A personal API token: it acts as its one owner (a member of staff or a partner user), within its scope.
+
+    Only a hash of the token is kept; the token itself is shown once, when it is made.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("(user_id IS NULL) != (partner_user_id IS NULL)", name="one_owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    partner_user_id: Mapped[int | None] = mapped_column(ForeignKey("partner_users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # intake.vocabulary.API_TOKEN_SCOPE: read, or write (which reads too).
+    scope: Mapped[str] = mapped_column(String(5))
+    # The token's first characters, shown beside its name so its owner knows which one is which.
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+    partner_user = relationship("PartnerUser")
+
+    @property
+    def owner(self):
+        return self.user if self.user_id is not None else self.partner_user
