@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import select
 
+from intake import quarters
 from intake.deals import dashboard, decisions, partners, queries
-from intake.deals.ledger import quarter_of
 from intake.extensions import db
 from intake.models import Deal
 from intake.models.types import utcnow
@@ -233,7 +233,7 @@ def test_the_deal_list_filtered_by_a_partner_holds_the_deals_it_found_or_holds_c
 def test_the_pipeline_of_one_partner_counts_the_deals_it_found_or_holds_credit_on(partner_deals, thames):
     d = partner_deals
     theirs = dashboard.pipeline_by_quarter(dashboard.Scope(partner_id=thames.id))
-    assert theirs[-1] == (quarter_of(utcnow()), dict(zip(STAGES, [1, 1, 0, 0, 0], strict=True)))
+    assert theirs[-1] == (quarters.of(utcnow()), dict(zip(STAGES, [1, 1, 0, 0, 0], strict=True)))
     everyone = dashboard.pipeline_by_quarter(dashboard.Scope())
     assert everyone[-1][1] == dict(zip(STAGES, [1, 4, 0, 0, 0], strict=True))
     assert d["declined"].status == "routed"
@@ -362,19 +362,17 @@ def test_a_rep_sees_only_their_own_deals_whatever_rep_they_ask_for(app, client, 
 
 def test_the_pipeline_counts_the_deals_started_each_quarter_by_where_they_stand_now(pipeline, rep, thames):
     now = utcnow()
-    this_quarter = quarter_of(now)
+    this_quarter = quarters.of(now)
     everyone = dashboard.pipeline_by_quarter(dashboard.Scope(), now=now)
-    assert [quarter for quarter, _ in everyone] == [
-        quarter_of(dashboard.quarter_start(now, back)) for back in (3, 2, 1, 0)
-    ]
+    assert [quarter for quarter, _ in everyone] == [quarters.of(quarters.start(now, back)) for back in (3, 2, 1, 0)]
     assert everyone[-1] == (this_quarter, dict(zip(STAGES, [5, 3, 1, 1, 1], strict=True)))
     assert all(counts == dict.fromkeys(STAGES, 0) for _, counts in everyone[:-1])
 
     # A quarter on, this quarter's deals are the one before the last; four quarters on, out of the chart.
-    next_quarter = dashboard.quarter_start(now) + timedelta(days=100)
+    next_quarter = quarters.start(now) + timedelta(days=100)
     later = dashboard.pipeline_by_quarter(dashboard.Scope(), now=next_quarter)
     assert later[-2] == (this_quarter, everyone[-1][1]) and later[-1][1] == dict.fromkeys(STAGES, 0)
-    a_year_on = dashboard.pipeline_by_quarter(dashboard.Scope(), now=dashboard.quarter_start(now) + timedelta(days=400))
+    a_year_on = dashboard.pipeline_by_quarter(dashboard.Scope(), now=quarters.start(now) + timedelta(days=400))
     assert this_quarter not in dict(a_year_on) and all(sum(c.values()) == 0 for _, c in a_year_on)
 
     # The rep's own: not the other rep's held conflict, nor the deal that gave way.
@@ -393,20 +391,20 @@ def test_the_pipeline_chart_is_svg_with_a_series_per_stage_and_its_table_holds_t
     assert texts[: len(STAGES)] == STAGES  # the legend names each stage
     swatches = [r.get("fill") for r in drawn.findall("svg:rect", SVG)[: len(STAGES)]]
     assert len(set(swatches)) == len(STAGES)
-    quarters = [quarter_of(dashboard.quarter_start(utcnow(), back)) for back in (3, 2, 1, 0)]
+    shown = [quarters.of(quarters.start(utcnow(), back)) for back in (3, 2, 1, 0)]
     # Each quarter's label, then a bar and its figure per stage in the legend's colours.
     bars = drawn.findall("svg:rect", SVG)[len(STAGES) :]
-    assert len(bars) == len(quarters) * len(STAGES)
-    assert [bar.get("fill") for bar in bars] == swatches * len(quarters)
+    assert len(bars) == len(shown) * len(STAGES)
+    assert [bar.get("fill") for bar in bars] == swatches * len(shown)
     rows = texts[len(STAGES) :]
     step = 1 + len(STAGES)
-    assert [rows[i] for i in range(0, len(rows), step)] == quarters
-    assert rows[-step:] == [quarters[-1], "5", "3", "1", "1", "1"]
+    assert [rows[i] for i in range(0, len(rows), step)] == shown
+    assert rows[-step:] == [shown[-1], "5", "3", "1", "1", "1"]
     widths = [int(bar.get("width")) for bar in bars[-len(STAGES) :]]
     assert widths[0] > widths[1] > widths[2] == widths[3] == widths[4] > 0  # the longest is the most deals
     # The table says the same, quarter by quarter.
     head = "".join(f'<th scope="col">{stage}</th>' for stage in STAGES)
     assert f'<th scope="col">Started in</th>{head}' in page
-    assert f'<th scope="row">{quarters[-1]}</th><td>5</td><td>3</td><td>1</td><td>1</td><td>1</td>' in page
-    for quarter in quarters[:-1]:
+    assert f'<th scope="row">{shown[-1]}</th><td>5</td><td>3</td><td>1</td><td>1</td><td>1</td>' in page
+    for quarter in shown[:-1]:
         assert f'<th scope="row">{quarter}</th>' + "<td>0</td>" * len(STAGES) in page

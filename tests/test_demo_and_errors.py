@@ -2,8 +2,8 @@ import logging
 
 from sqlalchemy import func, select, text
 
+from intake import quarters
 from intake.deals import ledger
-from intake.deals.ledger import quarter_of
 from intake.extensions import db
 from intake.models import Account, Deal, Partner, PartnerRequest, PartnerUser, Registration, User
 from intake.models.types import utcnow
@@ -33,8 +33,8 @@ def test_demo_data_loads_once_with_what_a_new_user_needs(app):
         assert deal.decisions and deal.decisions[-1].summary["account"]["name"] == deal.account.name
     # A few quarters of history: deals started and routed in each of the three quarters before this one,
     # declined and let lapse as well as accepted, won and lost.
-    this_quarter = quarter_of(utcnow())
-    started = {quarter_of(moment) for moment in db.session.scalars(select(Deal.created_at))}
+    this_quarter = quarters.of(utcnow())
+    started = {quarters.of(moment) for moment in db.session.scalars(select(Deal.created_at))}
     assert len(started - {this_quarter}) >= 3
     assert len({line.quarter for line in ledger.lines()} - {this_quarter}) >= 3
     responses = set(db.session.scalars(select(PartnerRequest.response)))

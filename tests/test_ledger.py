@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from intake import quarters
 from intake.deals import ledger, partners, rules
 from intake.extensions import db
 from intake.models import Credit, Partner
@@ -19,7 +20,7 @@ from .conftest import statements_to_get
 from .deal_steps import request_to, route
 
 TODAY = date.today()
-QUARTER = ledger.quarter_of(utcnow())
+QUARTER = quarters.of(utcnow())
 
 
 def _credits(deal):

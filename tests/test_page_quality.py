@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from intake import quarters
 from intake.deals import partner_requests
-from intake.deals.ledger import quarter_of
 from intake.extensions import db
 from intake.models import Deal, OutboxMessage
 from intake.models.types import utcnow
@@ -499,7 +499,7 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
         Visit("an account, with the form that merges another into it", f"/accounts/{routed.account_id}"),
         Visit("editing an account", f"/accounts/{routed.account_id}/edit"),
         Visit("the reciprocity ledger", "/admin/ledger"),
-        Visit("the deals behind a number of the ledger", f"/admin/ledger/{thames.id}/{quarter_of(utcnow())}/given"),
+        Visit("the deals behind a number of the ledger", f"/admin/ledger/{thames.id}/{quarters.of(utcnow())}/given"),
         Visit("a partner's scorecard", f"/admin/partners/{thames.id}/scorecard"),
         Visit("a partner's scorecard, its review asked for", press="Mail me the partner review PDF"),
         Visit("the import page", "/admin/import"),

@@ -14,8 +14,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from intake import charts
-from intake.deals import ledger, reviews, scorecards
+from intake import charts, quarters
+from intake.deals import reviews, scorecards
 from intake.errors import DomainError
 from intake.extensions import db
 from intake.models import OutboxMessage
@@ -25,7 +25,7 @@ from .deal_steps import route
 from .test_routed_mail import deliver
 
 TODAY = date.today()
-QUARTER = ledger.quarter_of(utcnow())
+QUARTER = quarters.of(utcnow())
 SVG = {"svg": "http://www.w3.org/2000/svg"}
 
 
@@ -103,7 +103,7 @@ def test_the_worker_mails_a_one_page_pdf_of_the_quarters_ledger_and_scorecard(
         f"{vendor} brought Thames Cloud 2 — 70,000 EUR",
         "Balance -1 (the partner was brought more than it brought)",
         # The quarters before, oldest first: nothing then, and this quarter's line.
-        " ".join(f"{q} 0 0" for q in reviews.previous_quarters(QUARTER, 4)[:-1]) + f" {QUARTER} 1 2",
+        " ".join(f"{q} 0 0" for q in quarters.up_to(QUARTER, 4)[:-1]) + f" {QUARTER} 1 2",
         f"Scorecard at the end of {QUARTER}",
         # The scorecard: three requests, one accepted (of one answered), none declined, none let pass.
         "Requests 3",
@@ -162,15 +162,22 @@ def test_the_scorecard_until_a_moment_leaves_out_the_requests_made_after_it(app,
     then = scorecards.scorecards([thames.id], until=between)[thames.id]
     assert (then.requests, then.requests_by_quarter) == (1, {QUARTER: 1})
     assert then.customer_strengths == {5: 1}  # the statements given since are left out too
-    start, end = reviews.quarter_bounds(QUARTER)
+    start, end = quarters.bounds(QUARTER)
     assert scorecards.scorecards([thames.id], until=start)[thames.id].requests == 0  # before this quarter
     assert scorecards.scorecards([thames.id], until=end)[thames.id].requests_by_quarter == {QUARTER: 3}
 
 
 def test_quarter_bounds_and_the_quarters_before_one():
-    assert reviews.quarter_bounds("2026-Q4") == (datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
-    assert reviews.quarter_bounds("2026-Q1")[1] == datetime(2026, 4, 1, tzinfo=UTC)
-    assert reviews.previous_quarters("2026-Q2", 4) == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+    assert quarters.bounds("2026-Q4") == (datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    assert quarters.bounds("2026-Q1")[1] == datetime(2026, 4, 1, tzinfo=UTC)
+    assert quarters.up_to("2026-Q2", 4) == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+    assert quarters.of_month(2026, 12) == "2026-Q4" and quarters.start(datetime(2026, 2, 5, tzinfo=UTC), 1) == datetime(
+        2025, 10, 1, tzinfo=UTC
+    )
+    for nonsense in ("2026-Q5", "2026-q1", "0999-Q1", "3000-Q1", "", None):
+        assert not quarters.is_one(nonsense)
+    with pytest.raises(ValueError):
+        quarters.bounds("2026-Q0")
 
 
 def test_the_scorecards_sparkline_is_svg_with_one_dot_per_quarter(app, rep, ready, thames, manager):
@@ -179,7 +186,7 @@ def test_the_scorecards_sparkline_is_svg_with_one_dot_per_quarter(app, rep, read
     page = manager.get(f"/admin/partners/{thames.id}/scorecard").get_data(as_text=True)
     start = page.index('<svg xmlns="http://www.w3.org/2000/svg" class="sparkline"')
     drawn = ET.fromstring(page[start : page.index("</svg>", start) + len("</svg>")])
-    shown = reviews.previous_quarters(QUARTER, reviews.CHART_QUARTERS)
+    shown = quarters.up_to(QUARTER, reviews.CHART_QUARTERS)
     title = ", ".join(f"{q} 0" for q in shown[:-1]) + f", {QUARTER} 2"
     assert drawn.find("svg:title", SVG).text == f"Requests per quarter: {title}"
     dots = [(int(c.get("cx")), int(c.get("cy"))) for c in drawn.findall("svg:circle", SVG)]

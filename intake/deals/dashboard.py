@@ -10,12 +10,12 @@ from flask import current_app
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased, selectinload
 
+from .. import quarters
 from ..extensions import db
 from ..models import Credit, Deal, OutboxMessage, PartnerRequest, Registration
 from ..models.types import utcnow
 from ..vocabulary import DEAL_STATUS, HOLD_REASON
 from . import partner_requests, registrations
-from .ledger import quarter_of
 from .queries import WAITING, Scope
 
 LIST_LIMIT = 50
@@ -93,32 +93,26 @@ ROUTES = (("vendor", "vendor"), ("vendor", "partner"), ("partner", "partner"), (
 
 
 def routes_by_quarter(
-    scope: Scope, *, quarters: int = 4, now: datetime | None = None
+    scope: Scope, *, shown: int = 4, now: datetime | None = None
 ) -> list[tuple[str, dict[tuple[str, str], int]]]:
     """Deals routed in each of the last quarters (those with any), by who leads and who fulfils, from the credit
     recorded; a deal routed again counts in the quarter of its decision in force."""
-    first = quarter_start(now or utcnow(), quarters - 1)
+    first = quarters.start(now or utcnow(), shown - 1)
     counts: dict[str, dict[tuple[str, str], int]] = {}
     for year, month, leader, fulfiller, count in _route_rows(
         scope, lambda lead: (lead.decided_at >= first,), by_quarter=True
     ):
-        per_quarter = counts.setdefault(f"{int(year)}-Q{(int(month) - 1) // 3 + 1}", dict.fromkeys(ROUTES, 0))
+        per_quarter = counts.setdefault(quarters.of_month(int(year), int(month)), dict.fromkeys(ROUTES, 0))
         if (leader, fulfiller) in per_quarter:
             per_quarter[leader, fulfiller] += count
     return sorted(counts.items())
 
 
-def quarter_start(moment: datetime, back: int = 0) -> datetime:
-    """The first moment of the quarter `back` quarters before the one `moment` is in."""
-    index = moment.year * 4 + (moment.month - 1) // 3 - back
-    return moment.replace(year=index // 4, month=index % 4 * 3 + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def pipeline_by_quarter(scope: Scope, *, quarters: int = 4, now: datetime | None = None) -> list[tuple[str, dict]]:
+def pipeline_by_quarter(scope: Scope, *, shown: int = 4, now: datetime | None = None) -> list[tuple[str, dict]]:
     """The deals started in each of the last quarters, by where they stand now (PIPELINE's stages), in one
     statement grouped in the database."""
     now = now or utcnow()
-    first = quarter_start(now, quarters - 1)
+    first = quarters.start(now, shown - 1)
     year, month = func.extract("year", Deal.created_at), func.extract("month", Deal.created_at)
     rows = db.session.execute(
         scope.apply(
@@ -128,9 +122,9 @@ def pipeline_by_quarter(scope: Scope, *, quarters: int = 4, now: datetime | None
         )
     )
     stage_of = {status: stage for stage, statuses in PIPELINE for status in statuses}
-    counts = {quarter_of(quarter_start(now, back)): {stage: 0 for stage, _ in PIPELINE} for back in range(quarters)}
+    counts = {quarters.of(quarters.start(now, back)): {stage: 0 for stage, _ in PIPELINE} for back in range(shown)}
     for y, m, status, count in rows:
-        quarter = f"{int(y)}-Q{(int(m) - 1) // 3 + 1}"
+        quarter = quarters.of_month(int(y), int(m))
         if quarter in counts:
             counts[quarter][stage_of[status]] += count
     return sorted(counts.items())

@@ -12,19 +12,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import exists, select
 
+from .. import quarters
 from ..extensions import db
 from ..models import Credit, Deal, Partner
 
 SIDES = ("brought", "given")  # the partner brought the vendor / the vendor brought the partner
-
-
-def quarter_of(moment: datetime) -> str:
-    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
 
 
 @dataclass
@@ -106,7 +102,7 @@ def lines(*, partner_id: int | None = None, partner_ids: list[int] | None = None
         if side is None or (row.partner_id, row.deal_id, side) in counted:
             continue
         counted.add((row.partner_id, row.deal_id, side))
-        quarter = quarter_of(row.decided_at)
+        quarter = quarters.of(row.decided_at)
         line = found.setdefault(
             (row.partner_id, quarter), Line(row.partner_id, names.get(row.partner_id, "?"), quarter)
         )

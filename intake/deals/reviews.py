@@ -8,12 +8,12 @@ deal summaries: never rendered in a web request.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
 
-from .. import charts
+from .. import charts, quarters
 from ..errors import DomainError
 from ..extensions import db
 from ..mail import outbox
@@ -23,39 +23,27 @@ from ..models.types import utcnow
 from ..pdf import render_pdf
 from . import ledger, scorecards
 
-QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 CHART_QUARTERS = 4
 
 
-def quarter_bounds(quarter: str) -> tuple[datetime, datetime]:
-    """The first moment of a quarter ("2026-Q3") and of the one after; DomainError for anything else."""
-    found = QUARTER.match(quarter or "")
-    if found is None or not 1900 <= int(found[1]) <= 2999:
-        raise DomainError("Choose a quarter, such as 2026-Q3.")
-    year, q = int(found[1]), int(found[2])
-    start = datetime(year, 3 * q - 2, 1, tzinfo=UTC)
-    end = datetime(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1, tzinfo=UTC)
-    return start, end
-
-
-def previous_quarters(quarter: str, count: int) -> list[str]:
-    """`count` quarters ending with this one, oldest first."""
-    year, q = (int(part) for part in quarter.split("-Q"))
-    index = year * 4 + q - 1
-    return [f"{i // 4}-Q{i % 4 + 1}" for i in range(index - count + 1, index + 1)]
+def _bounds(quarter: str) -> tuple[datetime, datetime]:
+    try:
+        return quarters.bounds(quarter)
+    except ValueError:
+        raise DomainError("Choose a quarter, such as 2026-Q3.") from None
 
 
 def quarters_to_choose(partner_id: int) -> list[str]:
     """The quarters a review can be asked for: the current one and each with a ledger line, newest first."""
     found = {line.quarter for line in ledger.lines(partner_id=partner_id)}
-    found.add(ledger.quarter_of(utcnow()))
-    return sorted(found, key=lambda quarter: quarter_bounds(quarter)[0], reverse=True)
+    found.add(quarters.of(utcnow()))
+    return sorted(found, key=lambda quarter: quarters.bounds(quarter)[0], reverse=True)
 
 
 def context(partner: Partner, quarter: str) -> dict:
     """What the review page shows, from the credit and requests recorded (never today's deals)."""
-    _, end = quarter_bounds(quarter)
-    shown = previous_quarters(quarter, CHART_QUARTERS)
+    _, end = _bounds(quarter)
+    shown = quarters.up_to(quarter, CHART_QUARTERS)
     by_quarter = {line.quarter: line for line in ledger.lines(partner_id=partner.id) if line.quarter in shown}
     line = by_quarter.get(quarter) or ledger.Line(partner.id, partner.name, quarter)
     card = scorecards.scorecards([partner.id], until=end)[partner.id]
@@ -99,7 +87,7 @@ def mail_to(manager: User, partner: Partner, quarter: str) -> bool:
 
     Return False when the same review is already waiting to be sent to them (a second click, a second tab).
     """
-    quarter_bounds(quarter)
+    _bounds(quarter)
     # The manager's row lock first: a second click waits for the first, then finds its message.
     db.session.execute(
         update(User).where(User.id == manager.id).values(role=User.role).execution_options(synchronize_session=False)

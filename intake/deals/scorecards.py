@@ -13,9 +13,9 @@ from statistics import median
 
 from sqlalchemy import select
 
+from .. import quarters
 from ..extensions import db
 from ..models import Credit, PartnerRequest, Relationship
-from .ledger import quarter_of
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def scorecards(partner_ids: list[int], *, until: datetime | None = None) -> dict
     for row in db.session.execute(requests):
         tally = wanted[row.partner_id]
         tally.requests += 1
-        tally.per_quarter[quarter_of(row.created_at)] += 1
+        tally.per_quarter[quarters.of(row.created_at)] += 1
         response = row.response if until is None or (row.responded_at and row.responded_at < until) else None
         tally.responses[response] += 1
         if response == "accepted" and row.responded_at:

@@ -1,12 +1,10 @@
 """The reciprocity ledger: per partner and quarter, what each side brought the other, and the deals behind it."""
 
-import re
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ... import charts, exports
+from ... import charts, exports, quarters
 from ...deals import ledger, reviews, scorecards
 from ...extensions import db
 from ...models import Partner
@@ -17,8 +15,6 @@ from ..inputs import page_number, read_id
 from ..pages import render_form
 from . import bp
 from .forms import ReviewForm
-
-QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 
 
 def _partner_filter() -> int | None:
@@ -68,7 +64,7 @@ def _reciprocity_chart(lines):
 def ledger_deals(partner_id: int, quarter: str, side: str):
     """The deals behind one number of the ledger."""
     partner = db.session.get(Partner, partner_id)
-    if partner is None or not QUARTER.match(quarter) or side not in ledger.SIDES:
+    if partner is None or not quarters.is_one(quarter) or side not in ledger.SIDES:
         abort(404)
     deals = ledger.deals_behind(partner_id, quarter, side)
     return render_template("admin/ledger_deals.html", partner=partner, quarter=quarter, side=side, deals=deals)
@@ -93,7 +89,7 @@ def _review_form(partner: Partner) -> ReviewForm:
 
 def _scorecard_page(partner: Partner, review_form: ReviewForm):
     card = scorecards.scorecard(partner.id)
-    shown = reviews.previous_quarters(ledger.quarter_of(utcnow()), reviews.CHART_QUARTERS)
+    shown = quarters.up_to(quarters.of(utcnow()), reviews.CHART_QUARTERS)
     requests_line = charts.sparkline("Requests per quarter", shown, [card.requests_by_quarter.get(q, 0) for q in shown])
     return render_form(
         "admin/scorecard.html",
