@@ -60,7 +60,10 @@ def create(owner: User | PartnerUser, *, name: str, scope: str, actor) -> tuple[
 
 
 def authenticate(header: str | None, *, now: datetime | None = None) -> ApiToken | None:
-    """The token an `Authorization: Bearer …` header carries, if it is ours, in force and its owner active."""
+    """The token an `Authorization: Bearer …` header carries, if it is ours, in force and its owner active.
+
+    Its last use is noted on the row; the caller's transaction commits it.
+    """
     scheme, _, token = (header or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not SHAPE.match(token):

@@ -129,6 +129,7 @@ def create_token(email: str, scope: str, name: str):
     """Make a token for the member of staff or partner user who signs in with EMAIL, and print it once."""
     from . import api_tokens
     from .errors import FieldErrors
+
     owner = _signs_in_with(email)
     if owner is None or not owner.is_active:
         raise click.UsageError(f"No active user signs in with {email}.")
@@ -150,6 +151,7 @@ def create_token(email: str, scope: str, name: str):
 def revoke_token(email: str, prefix: str):
     """Revoke the token of EMAIL whose first characters are PREFIX (as `tokens list` shows them)."""
     from . import api_tokens
+
     owner = _signs_in_with(email)
     found = [row for row in api_tokens.of(owner) if row.prefix == prefix] if owner else []
     if len(found) != 1:
@@ -165,6 +167,7 @@ def revoke_token(email: str, prefix: str):
 def list_tokens(email: str):
     """List the tokens of EMAIL: prefix, name, scope, made, last used, revoked."""
     from . import api_tokens
+
     owner = _signs_in_with(email)
     if owner is None:
         raise click.UsageError(f"No user signs in with {email}.")
