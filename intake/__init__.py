@@ -81,7 +81,7 @@ def register_templates(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, link, partner, portal, rep
+    from .web import admin, api, auth, link, partner, portal, rep
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(link.bp, url_prefix="/p")
@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.bp, url_prefix="/partner")
     app.register_blueprint(rep.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    api.init_app(app)
 
 
 def register_errors(app: Flask) -> None:

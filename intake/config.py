@@ -172,4 +172,18 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "CATALOGUE": _list(env, "INTAKE_CATALOGUE", DEFAULT_CATALOGUE),
         "VERTICALS": _list(env, "INTAKE_VERTICALS", DEFAULT_VERTICALS),
         "CURRENCIES": _list(env, "INTAKE_CURRENCIES", DEFAULT_CURRENCIES),
+        # The JSON API (flask-smorest): its OpenAPI document is generated from the schemas it validates with.
+        "API_TITLE": "Intake API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        # The largest JSON body the API reads: a deal with every answer and 30 partner rows is under 64 KB.
+        "API_MAX_BODY": int(env.get("INTAKE_API_MAX_BODY_KB", "256")) * 1024,
+        # Requests per API token (Flask-Limiter). Counted in this process unless a shared store is
+        # configured: with several app servers, set INTAKE_RATELIMIT_STORAGE_URI=redis://host:6379.
+        "API_RATE_LIMIT": env.get("INTAKE_API_RATE_LIMIT", "120 per minute"),
+        "RATELIMIT_STORAGE_URI": env.get("INTAKE_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "intake",
     }

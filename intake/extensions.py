@@ -1,6 +1,7 @@
 """Extension objects, created unbound so any module can import them."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -30,6 +31,8 @@ mail = Mail()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Only the API has limits, counted per token (intake.web.api); nothing is limited by default.
+limiter = Limiter(key_func=lambda: "")
 
 
 @event.listens_for(Engine, "connect")

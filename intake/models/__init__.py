@@ -1,7 +1,7 @@
 """The models, one module per aggregate; importing this package registers them all."""
 
 from .accounts import Account, Relationship
-from .api_tokens import ApiToken
+from .api_tokens import ApiToken, IdempotencyKey
 from .audit import AuditEvent
 from .credits import Credit
 from .customer import CustomerAnswer, CustomerContact, CustomerLink, LinkMiss
@@ -24,6 +24,7 @@ __all__ = [
     "Deal",
     "Decision",
     "Document",
+    "IdempotencyKey",
     "LinkMiss",
     "LoginAttempt",
     "OutboxMessage",

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -35,3 +35,21 @@ class ApiToken(db.Model):
     @property
     def owner(self):
         return self.user if self.user_id is not None else self.partner_user
+
+
+class IdempotencyKey(db.Model):
+    """A create sent with an `Idempotency-Key`: what was asked (as a hash) and what was answered, kept to
+    answer a retry the same way. One token's keys are its own."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # Of the method, the path and the body: the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

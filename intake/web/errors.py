@@ -15,15 +15,20 @@ Policies, once each:
   the user needs the very database that is gone (that is how signed-in users got gunicorn's bare
   500). The bare layout has no menu, flashes or CSRF token, so it reads neither the user nor the
   session. Any error page whose full layout fails to render falls back to it;
+- the JSON API (`/api/`) answers every one of these as a problem document (RFC 9457,
+  `application/problem+json`) with a machine-readable `code` and, for bad input, each field with
+  its reason; never an HTML page;
 - every request has an id, sent back in X-Request-ID and shown on 5xx pages for the user to
   quote. Every failure is logged as one line with that id and its cause, its traceback at most
   once per cause a minute (`intake.failures`), instead of Flask's traceback per request.
 """
 
+import json
 import re
 import secrets
 from contextlib import suppress
 from functools import wraps
+from http import HTTPStatus
 
 from flask import Flask, current_app, g, has_request_context, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -34,7 +39,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BuildError
 from wtforms import ValidationError
 
-from ..errors import DomainError
+from ..errors import ChangedMeanwhile, DomainError, FieldErrors, Gone, NotNow
 from ..extensions import csrf, db
 from ..failures import FailureLog, is_database_unavailable
 
@@ -60,6 +65,110 @@ MESSAGES = {
     ),
     503: ("Intake cannot reach its database", "Nothing you saved is lost. Try again in a minute."),
 }
+
+
+# The API's words for each status: what a program's author reads, with the code a program tests.
+PROBLEMS = {
+    400: ("bad_request", "The request could not be read."),
+    401: ("unauthenticated", "Send a personal API token as `Authorization: Bearer …`."),
+    403: ("forbidden", "This token may not do that."),
+    404: ("not_found", "There is nothing here, or it is not this token's to see."),
+    405: ("method_not_allowed", "This address does not take that method."),
+    409: ("conflict", "This does not fit the state it is in."),
+    410: ("gone", "This has expired or was replaced."),
+    412: (
+        "precondition_failed",
+        "It changed since you read it: read it again, then send your change with its new ETag.",
+    ),
+    413: ("too_large", "The request body is larger than the API accepts."),
+    415: ("unsupported_media_type", "Send the body as JSON (`Content-Type: application/json`)."),
+    422: ("validation_failed", "Some fields need another look."),
+    428: ("precondition_required", "Send `If-Match` with the ETag you read, so that no one else's change is lost."),
+    429: ("rate_limited", "Too many requests with this token: wait for the time in Retry-After."),
+    500: ("server_error", "Something went wrong on our side; nothing saved before is lost. Quote the request_id."),
+    503: ("database_unavailable", "Intake cannot reach its database. Nothing saved is lost; try again in a minute."),
+}
+DOMAIN_CODES = (
+    (FieldErrors, "validation_failed"),
+    (ChangedMeanwhile, "changed_meanwhile"),
+    (NotNow, "not_now"),
+    (Gone, "gone"),
+)
+
+
+class Problem(HTTPException):
+    """An API refusal with its own machine-readable code and, for bad input, the fields and their reasons."""
+
+    def __init__(self, status: int, code: str, detail: str, *, errors: list[dict] | None = None, headers=None):
+        super().__init__(detail)
+        self.code, self.problem_code, self.errors, self.extra_headers = status, code, errors or [], headers or {}
+
+
+def is_api_request() -> bool:
+    """Whether this request is for the JSON API, which answers in problem documents rather than pages."""
+    return has_request_context() and (request.path == "/api" or request.path.startswith("/api/"))
+
+
+def problem(status: int, *, code: str | None = None, detail: str | None = None, errors=None, headers=None):
+    """The API's one error shape: an RFC 9457 problem document, with `code` and, for bad input, `errors`."""
+    default_code, default_detail = PROBLEMS.get(status, ("error", ""))
+    code = code or default_code
+    body = {
+        "type": f"urn:intake:problem:{code}",
+        "title": HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else f"Error {status}",
+        "status": status,
+        "code": code,
+        "detail": detail or default_detail,
+        "instance": request.path,
+        "request_id": request_id(),
+    }
+    if errors:
+        body["errors"] = errors
+    response = current_app.response_class(json.dumps(body), status=status, mimetype="application/problem+json")
+    response.headers.update(headers or {})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="intake"'
+    return response
+
+
+def _field_errors(messages, location: str = "body", path: str = "") -> list[dict]:
+    """A validation library's nested messages ({field: [reasons]} or {field: {…}}) as a list of fields and reasons."""
+    if isinstance(messages, dict):
+        found = []
+        for key, value in messages.items():
+            name = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+            found += _field_errors(value, location, name)
+        return found
+    if isinstance(messages, list | tuple) and not all(isinstance(item, str) for item in messages):
+        return [error for i, item in enumerate(messages) for error in _field_errors(item, location, f"{path}[{i}]")]
+    reasons = [messages] if isinstance(messages, str) else list(messages)
+    return [{"field": path or "body", "in": location, "reason": reason} for reason in reasons]
+
+
+def _api_http_error(exc: HTTPException):
+    status = exc.code or 500
+    if isinstance(exc, Problem):
+        return problem(
+            status, code=exc.problem_code, detail=exc.description, errors=exc.errors, headers=exc.extra_headers
+        )
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") or {}
+    errors = []
+    for location, fields in messages.items():
+        errors += _field_errors(fields, {"json": "body", "query": "query", "headers": "header"}.get(location, location))
+    if status == 400 and any(e["in"] == "body" and e["field"] == "body" for e in errors):
+        return problem(400, code="malformed_json", detail="The body is not valid JSON.")
+    detail = g.get("too_large") if status == 413 else None
+    return problem(status, errors=errors, detail=detail)
+
+
+def _api_domain_error(exc: DomainError):
+    code = next((code for kind, code in DOMAIN_CODES if isinstance(exc, kind)), "refused")
+    if isinstance(exc, FieldErrors):
+        errors = [{"field": field, "in": "body", "reason": reason} for field, reason in exc.fields.items()]
+        return problem(422, code=code, detail=exc.message, errors=errors)
+    errors = [{"field": field, "in": "body", "reason": reason} for field, reason in exc.fields.items()]
+    return problem(exc.status, code=code, detail=exc.message, errors=errors)
 
 
 def request_id() -> str:
@@ -128,7 +237,9 @@ def _bare(context: dict) -> str:
 
 
 def page(status: int, detail: str | None = None):
-    """The error page for a status, with a message that says what to do."""
+    """The error page for a status, with a message that says what to do (for the API, its problem document)."""
+    if is_api_request():
+        return problem(status, detail=detail)
     context = _context(status, detail)
     try:
         return render_template("errors/error.html", **context), status
@@ -148,6 +259,8 @@ def unavailable(exc: BaseException):
     _end_transaction()
     _log_failure(exc, "Database unavailable")
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "X-Request-ID": request_id()}
+    if is_api_request():
+        return problem(503, headers=headers)
     return _bare(_context(503, None)), 503, headers
 
 
@@ -204,6 +317,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         _end_transaction()
+        if is_api_request():
+            return _api_domain_error(exc)
         return page(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
@@ -215,6 +330,9 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         if status >= 500:
             _log_failure(exc, "Server error")
+        if is_api_request():
+            _end_transaction()
+            return _api_http_error(exc)
         return page(status, g.get("too_large") if status == 413 else None)
 
     @app.errorhandler(SQLAlchemyError)

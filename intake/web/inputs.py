@@ -150,6 +150,9 @@ def _read_the_request() -> None:
     if any(has_control(value) for values in request.args.listvalues() for value in values):
         abort(400)
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.path.startswith("/api/"):
+            # The API reads JSON only, and less of it than the largest form a page can send.
+            request.max_content_length = current_app.config["API_MAX_BODY"]
         _upload_allowance()
         try:
             request.form  # noqa: B018  (parses the body now, inside this guard)

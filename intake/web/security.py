@@ -36,10 +36,12 @@ def _headers(response):
     headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
-    if request.endpoint != "static":
+    endpoint = request.endpoint or ""
+    if endpoint != "static" and not endpoint.endswith(".static"):
         headers["Cache-Control"] = "no-store"
         headers.pop("Expires", None)
-        headers.pop("ETag", None)
+        if not request.path.startswith("/api/"):
+            headers.pop("ETag", None)  # the API's ETag is what If-Match is checked against
     if current_app.config["INTAKE_ENV"] == "production":
         headers["Strict-Transport-Security"] = HSTS
     return response

@@ -1,0 +1,332 @@
+"""The JSON API as its users' tools drive it: a CRM creating and routing deals with a rep's token, a partner's
+tool registering deals, and every refusal a problem document with the right status, never a 500."""
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from intake import api_tokens
+from intake.extensions import db
+from intake.models import Deal, IdempotencyKey, PartnerUser
+
+from .conftest import answer_for
+from .deal_steps import request_to, route
+
+TODAY = date.today()
+
+
+def token_for(owner, scope="write") -> str:
+    _, token = api_tokens.create(owner, name="CRM", scope=scope, actor=None)
+    db.session.commit()
+    return token
+
+
+class Api:
+    """A program calling the API with one token."""
+
+    def __init__(self, app, token: str | None):
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def __call__(self, method: str, path: str, body=None, *, headers=None, raw=None):
+        sent = {**self.headers, **(headers or {})}
+        kwargs = {"headers": sent}
+        if raw is not None:
+            kwargs["data"] = raw
+            sent.setdefault("Content-Type", "application/json")
+        elif body is not None:
+            kwargs["json"] = body
+        response = self.client.open("/api/v1" + path, method=method, **kwargs)
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def crm(app, make_user):
+    rep = make_user("rep", name="Alice Archer", email="alice@example.com")
+    return Api(app, token_for(rep)), rep
+
+
+def all_answers(partner_id: int) -> dict:
+    return {
+        "account": {
+            "name": "Harbour Freight GmbH",
+            "domain": "harbour-freight.example",
+            "country": "DE",
+            "vertical": "Retail",
+            "size_band": "250-999",
+            "vendor_strength": 2,
+        },
+        "contact": {"contact_name": "Hanna Hafen", "contact_email": "hanna@harbour-freight.example"},
+        "origin": {"originator": "vendor", "origin_channel": "meeting", "origin_date": str(TODAY - timedelta(days=3))},
+        "need": {
+            "pain_points": ["Slow or manual processes"],
+            "business_impact": "Orders wait two days for a quote.",
+            "solutions": ["Cloud platform"],
+            "estimated_value": 48000,
+            "currency": "EUR",
+            "close_date": str(TODAY + timedelta(days=60)),
+        },
+        "qualification": {
+            "budget": "approved",
+            "has_decision_maker": True,
+            "decision_maker": "Hanna Hafen",
+            "next_step": "Demo",
+            "next_step_date": str(TODAY + timedelta(days=7)),
+        },
+        "landscape": {"partners_known": "yes", "partners": [{"partner_id": partner_id, "strength": 4}]},
+    }
+
+
+def problem_of(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status and body["type"].startswith("urn:intake:problem:")
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+def test_a_crm_creates_a_deal_with_all_its_answers_completes_it_links_the_customer_and_routes_it(crm, thames, smtp):
+    api, rep = crm
+    created = api("POST", "/deals", all_answers(thames.id))
+    assert created.status_code == 201, created.get_json()
+    deal = created.get_json()
+    assert deal["status"] == "draft" and deal["missing"] == {} and deal["rep"]["email"] == rep.email
+    assert deal["account"]["domain"] == "harbour-freight.example" and deal["need"]["estimated_value"] == 48000
+    assert deal["landscape"]["partners"][0]["partner_name"] == "Thames Cloud"
+    assert created.headers["Location"].endswith(f"/api/v1/deals/{deal['id']}")
+
+    completed = api("POST", f"/deals/{deal['id']}/complete")
+    assert completed.status_code == 200 and completed.get_json()["status"] == "awaiting_customer"
+
+    link = api("POST", f"/deals/{deal['id']}/customer-link", {"language": "de"})
+    assert link.status_code == 201 and link.get_json()["state"] == "not_sent"
+    assert "/p/" in link.get_json()["url"]
+    assert api("GET", f"/deals/{deal['id']}/customer-link").get_json()["state"] == "not_sent"
+
+    row = db.session.get(Deal, deal["id"])
+    answer_for(row, rows=[(thames, 5)], fulfilment="partner", contact="vendor", chosen_row=0, consent=True)
+    routed = api("POST", f"/deals/{deal['id']}/route", {})
+    assert routed.status_code == 200, routed.get_json()
+    body = routed.get_json()
+    assert body["status"] == "routed"
+    assert body["decision"]["leader"] == {"kind": "vendor", "partner_id": None, "name": "Northwind Technologies"}
+    assert body["decision"]["fulfiller"] == {"kind": "partner", "partner_id": thames.id, "name": "Thames Cloud"}
+    history = api("GET", f"/deals/{deal['id']}/decisions").get_json()
+    assert [v["version"] for v in history] == [1] and history[0]["decision"]["status"] == "routable"
+
+
+def test_a_section_sent_changes_only_its_fields_and_a_stale_etag_is_refused(crm, thames):
+    api, _ = crm
+    deal = api("POST", "/deals", {"need": {"business_impact": "Slow quotes", "currency": "EUR"}}).get_json()
+    read = api("GET", f"/deals/{deal['id']}")
+    etag = read.headers["ETag"]
+    changed = api("PATCH", f"/deals/{deal['id']}", {"need": {"estimated_value": 1000}}, headers={"If-Match": etag})
+    assert changed.status_code == 200, changed.get_json()
+    need = changed.get_json()["need"]
+    assert (need["business_impact"], need["currency"], need["estimated_value"]) == ("Slow quotes", "EUR", 1000)
+    assert changed.headers["ETag"] != etag
+    # A second writer with what it read before the first one's change: refused, nothing lost.
+    stale = api("PATCH", f"/deals/{deal['id']}", {"need": {"estimated_value": 5}}, headers={"If-Match": etag})
+    problem_of(stale, 412, "precondition_failed")
+    problem_of(api("PATCH", f"/deals/{deal['id']}", {"need": {"estimated_value": 5}}), 428, "precondition_required")
+    assert api("GET", f"/deals/{deal['id']}").get_json()["need"]["estimated_value"] == 1000
+
+
+def test_an_incomplete_deal_names_every_missing_answer(crm):
+    api, _ = crm
+    deal = api("POST", "/deals", {}).get_json()
+    body = problem_of(api("POST", f"/deals/{deal['id']}/complete"), 422, "incomplete")
+    fields = {e["field"] for e in body["errors"]}
+    assert {"account.name", "need.business_impact", "qualification.budget", "origin.originator"} <= fields
+
+
+@pytest.mark.parametrize(
+    "raw, status, code",
+    [
+        ("{not json", 400, "malformed_json"),
+        (json.dumps({"need": {"estimated_value": "lots"}}), 422, "validation_failed"),
+        (json.dumps({"need": {"currency": "XYZ"}}), 422, "validation_failed"),
+        (json.dumps({"surprise": 1}), 422, "validation_failed"),
+        (json.dumps({"account": {"name": "A\x00B"}}), 422, "validation_failed"),
+        (json.dumps({"landscape": {"partners": [{"strength": 9}]}}), 422, "validation_failed"),
+        (json.dumps([1, 2]), 422, "validation_failed"),
+    ],
+)
+def test_bad_bodies_are_problem_documents_naming_the_field(crm, raw, status, code):
+    api, _ = crm
+    body = problem_of(api("POST", "/deals", raw=raw), status, code)
+    if status == 422:
+        assert body["errors"] and all({"field", "reason", "in"} <= set(e) for e in body["errors"])
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == 0
+
+
+def test_a_rule_a_service_states_lands_on_the_field_sent(crm, make_account):
+    api, _ = crm
+    make_account(name="Taken GmbH", domain="taken.example")
+    body = problem_of(api("POST", "/deals", {"account": {"name": "Other", "domain": "taken.example"}}), 422)
+    assert [e["field"] for e in body["errors"]] == ["account.domain"]
+
+
+def test_the_body_must_be_json_and_not_too_large(app, crm):
+    api, _ = crm
+    problem_of(api("POST", "/deals", raw="a=b", headers={"Content-Type": "application/x-www-form-urlencoded"}), 415)
+    huge = json.dumps({"need": {"business_impact": "x" * (app.config["API_MAX_BODY"] + 10)}})
+    problem_of(api("POST", "/deals", raw=huge), 413, "too_large")
+
+
+def test_tokens_missing_invalid_revoked_or_read_only_are_refused(app, make_user):
+    rep = make_user("rep")
+    problem_of(Api(app, None)("GET", "/deals"), 401, "unauthenticated")
+    problem_of(Api(app, "intake_" + "x" * 43)("GET", "/deals"), 401, "unauthenticated")
+    reader = token_for(rep, scope="read")
+    assert Api(app, reader)("GET", "/deals").status_code == 200
+    problem_of(Api(app, reader)("POST", "/deals", {}), 403, "read_only_token")
+    # A read token may still try the engine: a simulation changes nothing.
+    assert Api(app, reader)("POST", "/routing/simulate", {"originator": {"kind": "vendor"}}).status_code in (200, 422)
+    row = api_tokens.of(rep)[0]
+    api_tokens.revoke(row, actor=rep)
+    db.session.commit()
+    problem_of(Api(app, reader)("GET", "/deals"), 401)
+
+
+def test_cookies_never_authenticate_the_api(app, rep):
+    from .conftest import sign_in
+
+    browser = sign_in(app, rep)
+    problem_of(browser.get("/api/v1/deals"), 401)
+    problem_of(browser.post("/api/v1/deals", json={}), 401)
+
+
+def test_another_reps_deal_is_not_found_and_stays_as_it_was(app, crm, make_user):
+    api, _ = crm
+    other = Api(app, token_for(make_user("rep")))
+    deal = api("POST", "/deals", {"need": {"business_impact": "Mine"}}).get_json()
+    etag = api("GET", f"/deals/{deal['id']}").headers["ETag"]
+    problem_of(other("GET", f"/deals/{deal['id']}"), 404, "not_found")
+    problem_of(other("PATCH", f"/deals/{deal['id']}", {"need": {}}, headers={"If-Match": etag}), 404)
+    problem_of(other("POST", f"/deals/{deal['id']}/discard"), 404)
+    assert [d["id"] for d in other("GET", "/deals").get_json()["items"]] == []
+    assert api("GET", f"/deals/{deal['id']}").get_json()["need"]["business_impact"] == "Mine"
+
+
+def test_a_retried_create_returns_the_first_result_and_another_body_with_the_key_is_refused(crm):
+    api, _ = crm
+    key = {"Idempotency-Key": "crm-7f3a"}
+    first = api("POST", "/deals", {"need": {"business_impact": "Once"}}, headers=key)
+    again = api("POST", "/deals", {"need": {"business_impact": "Once"}}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json() == again.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == 1
+    problem_of(
+        api("POST", "/deals", {"need": {"business_impact": "Twice"}}, headers=key), 422, "idempotency_key_reused"
+    )
+    problem_of(api("POST", "/deals", {}, headers={"Idempotency-Key": "é" * 3}), 400, "bad_idempotency_key")
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+
+
+def test_lists_come_a_page_at_a_time_by_last_change_and_filter_by_status_and_time(crm):
+    api, _ = crm
+    ids = [api("POST", "/deals", {"need": {"business_impact": f"Deal {n}"}}).get_json()["id"] for n in range(5)]
+    seen, cursor = [], None
+    while True:
+        page = api("GET", "/deals?limit=2" + (f"&cursor={cursor}" if cursor else "")).get_json()
+        seen += [d["id"] for d in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    assert api("GET", "/deals?status=routed").get_json()["items"] == []
+    assert len(api("GET", "/deals?status=draft").get_json()["items"]) == 5
+    assert api("GET", "/deals?updated_since=2999-01-01T00:00:00Z").get_json()["items"] == []
+    problem_of(api("GET", "/deals?cursor=bm9wZQ"), 422)
+    problem_of(api("GET", "/deals?status=nonsense"), 422)
+    problem_of(api("GET", "/deals?limit=1000"), 422)
+
+
+def test_won_lost_and_discard_go_through_the_lifecycle(crm, ready, thames, rep):
+    api, alice = crm
+    draft = api("POST", "/deals", {}).get_json()
+    assert api("POST", f"/deals/{draft['id']}/discard").status_code == 204
+    problem_of(api("GET", f"/deals/{draft['id']}"), 404)
+    deal = ready(partner=thames, strength=5, contact="vendor", fulfilment="partner", owner=alice)
+    route(deal, alice)
+    problem_of(api("POST", f"/deals/{deal.id}/close", {"outcome": "maybe"}), 422)
+    closed = api("POST", f"/deals/{deal.id}/close", {"outcome": "won", "closed_on": str(TODAY), "final_value": 52000})
+    assert closed.status_code == 200, closed.get_json()
+    assert closed.get_json()["outcome"]["final_value"] == 52000 and closed.get_json()["status"] == "won"
+    problem_of(api("POST", f"/deals/{deal.id}/discard"), 409, "not_now")
+
+
+def test_the_channel_manager_keeps_partners_and_reads_the_ledger_and_scorecards(app, boss, crm, thames):
+    manager = Api(app, token_for(boss))
+    rep_api, _ = crm
+    created = manager("POST", "/partners", {"name": "Fjord Systems", "countries": ["NO"], "tier": "silver"})
+    assert created.status_code == 201, created.get_json()
+    pid = created.get_json()["id"]
+    problem_of(manager("POST", "/partners", {"name": "Thames Cloud"}), 422)
+    assert manager("PATCH", f"/partners/{pid}", {"is_active": False}).get_json()["is_active"] is False
+    problem_of(rep_api("POST", "/partners", {"name": "Sneaky"}), 403, "channel_manager_only")
+    assert {p["name"] for p in rep_api("GET", "/partners").get_json()["items"]} >= {"Thames Cloud", "Fjord Systems"}
+    assert manager("GET", "/ledger").status_code == 200
+    cards = manager("GET", "/scorecards").get_json()
+    assert {c["partner"] for c in cards} >= {"Thames Cloud"}
+    problem_of(rep_api("GET", "/ledger"), 403)
+
+
+def test_a_partner_token_registers_a_deal_and_is_told_when_the_account_is_claimed(
+    app, thames, make_deal, make_account, rep
+):
+    oliver = db.session.scalar(select(PartnerUser).where(PartnerUser.email == "oliver@thames.example"))
+    partner = Api(app, token_for(oliver))
+    make_deal(rep, account=make_account(name="Bergmann Werkzeuge", domain="bergmann.example", owner=rep))
+    registration = {
+        "account_name": "Osprey Analytics Ltd",
+        "domain": "osprey.example",
+        "country": "GB",
+        "contact_name": "Olive Osprey",
+        "need": "A data platform",
+        "strength": 4,
+    }
+    fresh = partner("POST", "/registrations", registration)
+    assert fresh.status_code == 201, fresh.get_json()
+    assert fresh.get_json()["already_registered"] is False
+    claimed = partner(
+        "POST", "/registrations", {**registration, "account_name": "Bergmann", "domain": "www.bergmann.example"}
+    )
+    body = claimed.get_json()
+    assert body["already_registered"] is True and "already has an open deal" in body["message"]
+    assert rep.name not in json.dumps(body) and "Bergmann Werkzeuge" not in json.dumps(body)
+    # The partner's token is for the partner's side only; staff tokens are not for it.
+    problem_of(partner("GET", "/deals"), 403, "wrong_audience")
+    problem_of(Api(app, token_for(rep))("GET", "/requests"), 403, "wrong_audience")
+
+
+def test_a_partner_accepts_or_declines_only_its_own_requests(app, ready, rep, thames, borealis):
+    deal = ready(partner=thames, strength=5, contact="vendor", fulfilment="partner")
+    route(deal, rep)
+    asked = request_to(deal, thames)
+    oliver = db.session.scalar(select(PartnerUser).where(PartnerUser.partner_id == thames.id))
+    other = db.session.scalar(select(PartnerUser).where(PartnerUser.partner_id == borealis.id))
+    problem_of(Api(app, token_for(other))("POST", f"/requests/{asked.id}/accept"), 404)
+    mine = Api(app, token_for(oliver))
+    listed = mine("GET", "/requests").get_json()["items"]
+    assert [r["id"] for r in listed] == [asked.id] and listed[0]["state"] == "open"
+    problem_of(mine("POST", f"/requests/{asked.id}/decline", {"reason": ""}), 422)
+    accepted = mine("POST", f"/requests/{asked.id}/accept")
+    assert accepted.status_code == 200 and accepted.get_json()["state"] == "accepted"
+    assert mine("POST", f"/requests/{asked.id}/accept").status_code == 200  # twice changes nothing
+
+
+def test_each_token_has_its_own_rate_limit_and_is_told_when_to_come_back(app, make_user):
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    busy, calm = Api(app, token_for(make_user("rep"))), Api(app, token_for(make_user("rep")))
+    assert [busy("GET", "/deals").status_code for _ in range(3)] == [200, 200, 200]
+    refused = busy("GET", "/deals")
+    problem_of(refused, 429, "rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert calm("GET", "/deals").status_code == 200
