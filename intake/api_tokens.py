@@ -13,7 +13,8 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import select, update
 
 from . import audit
 from .errors import FieldErrors
@@ -26,22 +27,39 @@ PREFIX = "intake_"
 SHAPE = re.compile(r"^intake_[A-Za-z0-9_-]{43}$")
 # A token's last use is written at most this often, so reading by API writes little.
 LAST_USED_EVERY = timedelta(minutes=1)
+NAME_LENGTH = 80  # as long as the column that keeps it (api_tokens.name)
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(owner: User | PartnerUser, *, name: str, scope: str, actor) -> tuple[ApiToken, str]:
-    """Make a token for `owner`; return it with the token itself, which is never shown again."""
+def create(
+    owner: User | PartnerUser, *, name: str, scope: str, actor, form_key: str | None = None
+) -> tuple[ApiToken, str | None]:
+    """Make a token for `owner`; return it with the token itself, which is never shown again.
+
+    A settings form sends its own `form_key`: sent again (a refresh, a double click, a second
+    server), it finds the token it made, returned without its value (None), which was shown once.
+    """
+    if form_key is not None:
+        # The owner's row lock first: a second click waits for the first, then finds its token.
+        model = type(owner)
+        db.session.execute(
+            update(model).where(model.id == owner.id).values(id=model.id).execution_options(synchronize_session=False)
+        )
+        made = db.session.scalar(select(ApiToken).where(ApiToken.form_key == form_key, _owned_by(owner)))
+        if made is not None:
+            return made, None
     name = " ".join((name or "").split())
     errors = {}
+    # In the language of the page that asks (a partner user's may be German); English on the command line.
     if not name:
-        errors["name"] = "Name the token after where it is used, such as “Salesforce”."
-    elif len(name) > 80:
-        errors["name"] = "At most 80 characters."
+        errors["name"] = _("Name the token after where it is used, such as “Salesforce”.")
+    elif len(name) > NAME_LENGTH:
+        errors["name"] = _("At most %(count)d characters.", count=NAME_LENGTH)
     if scope not in API_TOKEN_SCOPE:
-        errors["scope"] = "Choose read or write."
+        errors["scope"] = _("Choose read only, or read and write.")
     if errors:
         raise FieldErrors(errors)
     token = PREFIX + secrets.token_urlsafe(32)
@@ -52,6 +70,7 @@ def create(owner: User | PartnerUser, *, name: str, scope: str, actor) -> tuple[
         scope=scope,
         prefix=token[: len(PREFIX) + 4],
         token_hash=_hash(token),
+        form_key=form_key,
     )
     db.session.add(row)
     db.session.flush()
@@ -88,10 +107,19 @@ def allows(row: ApiToken, *, writing: bool) -> bool:
     return not writing or row.scope == "write"
 
 
+def _owned_by(owner: User | PartnerUser):
+    column = ApiToken.user_id if isinstance(owner, User) else ApiToken.partner_user_id
+    return column == owner.id
+
+
 def of(owner: User | PartnerUser) -> list[ApiToken]:
     """The owner's tokens, newest first, revoked ones included."""
-    column = ApiToken.user_id if isinstance(owner, User) else ApiToken.partner_user_id
-    return list(db.session.scalars(select(ApiToken).where(column == owner.id).order_by(ApiToken.id.desc())))
+    return list(db.session.scalars(select(ApiToken).where(_owned_by(owner)).order_by(ApiToken.id.desc())))
+
+
+def get(owner: User | PartnerUser, token_id: int) -> ApiToken | None:
+    """One of the owner's tokens; anyone else's is None, as if there were none."""
+    return db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, _owned_by(owner)))
 
 
 def revoke(row: ApiToken, *, actor, now: datetime | None = None) -> bool:

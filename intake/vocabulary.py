@@ -333,7 +333,11 @@ MAIL_STATUS = Words(
 # ---------------------------------------------------------------- API tokens
 
 # What a personal API token may do: read, or write as well.
-API_TOKEN_SCOPE = Words(("read", "write"), {"read": "read only", "write": "read and write"})
+API_TOKEN_SCOPE = Words(
+    ("read", "write"),
+    {"read": "read only", "write": "read and write"},
+    partner={"read": _l("read only"), "write": _l("read and write")},
+)
 
 # ---------------------------------------------------------------- importing
 

@@ -30,7 +30,7 @@ from werkzeug.security import generate_password_hash
 from intake import quarters
 from intake.deals import partner_requests, registrations, services
 from intake.extensions import db
-from intake.models import CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, Registration, User
+from intake.models import ApiToken, CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, Registration, User
 from intake.models.types import utcnow
 
 from .conftest import PASSWORD, sign_in, sign_in_partner
@@ -1380,6 +1380,45 @@ def test_stating_a_relationship_and_recording_won_or_lost_in_the_portal_answer_h
     assert_nothing_found(fuzzer)
 
 
+def api_token_fields() -> list[Field]:
+    """The form of a person's API token settings; "fresh" is put in as a new form key."""
+    return [
+        Field("form_key", st.just("fresh"), anything(), plain="fresh"),
+        text("name", 80),
+        one_of("scope", "read", "write", ""),
+    ]
+
+
+@pytest.mark.parametrize("page", ["/account/tokens", "/partner/tokens"])
+def test_making_and_revoking_api_tokens_answers_hostile_input_without_a_5xx(app, fuzzer, make_user, thames, page):
+    staff = page == "/account/tokens"
+    browser = sign_in(app, make_user("rep")) if staff else sign_in_partner(app, thames.contact_email)
+    hidden = browser.hidden(page)
+    fresh = iter(range(1, 10**6))
+
+    def each(submission):
+        if submission.value("form_key") == "fresh":  # a form shown anew: each plain one makes a token
+            submission = with_values(submission, form_key=f"key-{next(fresh)}")
+        response = fuzzer.post(browser, page, submission, hidden=hidden)
+        if response is None or response.status_code != 200 or not submission.csrf_ok:
+            return
+        what = submission.describe()
+        name = submission.value("name")
+        # The name is kept with its runs of spaces made one, as the list shows it.
+        said = [" ".join(name.split())] if isinstance(name, str) else []
+        fuzzer.check_page(response.get_data(as_text=True), f"POST {page}", what, shown_values=said)
+        if carries_markup(submission) and (listed := fuzzer.read(browser, page, f"the tokens after: {what}")):
+            fuzzer.check_page(listed.get_data(as_text=True), f"GET {page}", what, shown_values=said)
+
+    explore(api_token_fields(), each, examples=12)
+    made = db.session.scalars(select(ApiToken.id)).all()
+    assert made, "the plain form makes a token"
+    for token_id in made[:3] * 2:  # each once, then again: revoked already
+        revoke = Submission((), f"revoke token {token_id}", "page", "percent")
+        fuzzer.post(browser, f"{page}/{token_id}/revoke", revoke, hidden=hidden)
+    assert_nothing_found(fuzzer)
+
+
 def test_assigning_registrations_to_reps_answers_hostile_input_without_a_5xx(app, fuzzer, manager, thames, make_user):
     reps = [make_user("rep", name=STORABLE[0]), make_user("rep", name=STORABLE[1])]
     gone = make_user("rep", name="Gone Rep", is_active=False)
@@ -1549,6 +1588,10 @@ FUZZED_FORMS = {
     "portal.outcome": (
         "test_stating_a_relationship_and_recording_won_or_lost_in_the_portal_answer_hostile_input_without_a_5xx"
     ),
+    "auth.own_tokens": "test_making_and_revoking_api_tokens_answers_hostile_input_without_a_5xx",
+    "auth.revoke_own_token": "test_making_and_revoking_api_tokens_answers_hostile_input_without_a_5xx",
+    "portal.tokens": "test_making_and_revoking_api_tokens_answers_hostile_input_without_a_5xx",
+    "portal.revoke_token": "test_making_and_revoking_api_tokens_answers_hostile_input_without_a_5xx",
     "admin.registrations": "test_assigning_registrations_to_reps_answers_hostile_input_without_a_5xx",
     "admin.partner_review": "test_asking_for_a_partners_review_answers_hostile_input_without_a_5xx",
     "admin.import_page": "test_importing_a_csv_answers_hostile_files_without_a_5xx",

@@ -28,6 +28,8 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The settings form that made it, so that the form sent twice makes one token.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     user = relationship("User")
     partner_user = relationship("PartnerUser")

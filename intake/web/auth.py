@@ -1,4 +1,4 @@
-"""Sign-in and sign-out."""
+"""Sign-in and sign-out, and a member of staff's own settings: their password and their API tokens."""
 
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from .. import auth
 from ..admin import services as admin_services
 from ..extensions import db
+from . import api_token_pages
 from .errors import keeps_answers
 from .forms import PASSWORD, IntakeForm
 from .inputs import safe_next
@@ -90,3 +91,23 @@ def own_password():
             flash("Password changed. You are signed out everywhere else.", "success")
             return redirect(url_for("rep.deals"))
     return render_form("auth/password.html", form)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@keeps_answers
+def own_tokens():
+    if (refused := require_user()) is not None:
+        return refused
+    return api_token_pages.settings(
+        current_user._get_current_object(),
+        audience="staff",
+        template="auth/tokens.html",
+        revoke_endpoint="auth.revoke_own_token",
+    )
+
+
+@bp.post("/account/tokens/<id:token_id>/revoke")
+def revoke_own_token(token_id: int):
+    if (refused := require_user()) is not None:
+        return refused
+    return api_token_pages.revoke(current_user._get_current_object(), token_id, back=url_for("auth.own_tokens"))

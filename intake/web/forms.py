@@ -14,7 +14,9 @@ from wtforms import (
     FloatField,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
+    RadioField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -24,7 +26,8 @@ from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation
 
-from ..vocabulary import STRENGTH, Words
+from ..api_tokens import NAME_LENGTH
+from ..vocabulary import API_TOKEN_SCOPE, STRENGTH, Words
 from ..vocabulary import country_name as country_name
 from .inputs import MAX_INT, has_control, read_int
 
@@ -163,3 +166,23 @@ class MultiCheckboxField(SelectMultipleField):
 
 class ButtonForm(IntakeForm):
     """A form with nothing but its CSRF token, for action buttons."""
+
+
+class ApiTokenForm(IntakeForm):
+    """A personal API token to make: on a member of staff's settings and in the partner portal (en and de).
+
+    The name and scope are checked by `intake.api_tokens.create`, the one rule for the page and the command line.
+    """
+
+    # Made when the form is shown: sent twice (a double click, a refresh), it makes one token.
+    form_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    name = StringField(
+        _l("Name"),
+        description=_l("Where the token is used, such as “Salesforce”."),
+        render_kw={"maxlength": NAME_LENGTH},
+    )
+    scope = RadioField(_l("Access"), default="read", validate_choice=False)
+
+    def __init__(self, *args, audience: str = "staff", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope.choices = vocabulary_choices(API_TOKEN_SCOPE, audience=audience)

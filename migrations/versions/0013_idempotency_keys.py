@@ -1,10 +1,11 @@
-"""idempotency keys
+"""idempotency keys, and the key of the form that made a token
 
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-01
 
-A create sent to the API with an Idempotency-Key keeps what it answered, so a retry gets the same answer.
+A create sent to the API with an Idempotency-Key keeps what it answered, so a retry gets the same
+answer; a token made on the settings page keeps its form's key, so the form sent twice makes one.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,8 +35,16 @@ def upgrade():
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
 
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('form_key', sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_api_tokens_form_key'), ['form_key'])
+
 
 def downgrade():
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_api_tokens_form_key'), type_='unique')
+        batch_op.drop_column('form_key')
+
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotency_keys_created_at'))
 

@@ -1,5 +1,6 @@
 """The partner portal's pages: signing in by a mailed link, the partner's requests and the deals it
-registered, registering a deal, its own relationships, won or lost on what it fulfils, signing out.
+registered, registering a deal, its own relationships, won or lost on what it fulfils, the partner
+user's own API tokens, signing out.
 
 Every page but the two of signing in (asking for a link, using it) needs a partner user's
 session (`require_partner_user`); what a page shows is its partner's alone.
@@ -23,6 +24,7 @@ from ...extensions import csrf, db
 from ...i18n import LANGUAGES
 from ...models import Account, Deal, PartnerRequest, Registration
 from ...models.types import utcnow
+from .. import api_token_pages
 from ..errors import keeps_answers
 from ..forms import ButtonForm, IntakeForm, config_choices, country_choices
 from ..pages import attach_errors, attempt, pdf, render_form, require_partner_user
@@ -321,6 +323,24 @@ def state_relationship(account_id: int):
         flash(_l("Saved: your relationship with %(account)s.", account=account.name), "success")
         return redirect(url_for("portal.relationships"))
     return _relationships_page(sent=(account_id, form), status=400)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@keeps_answers
+def tokens():
+    """The partner user's own API tokens: each acts for this partner user alone."""
+    return api_token_pages.settings(
+        current_user._get_current_object(),
+        audience="partner",
+        template="portal/tokens.html",
+        revoke_endpoint="portal.revoke_token",
+        vendor=current_app.config["VENDOR_NAME"],
+    )
+
+
+@bp.post("/tokens/<id:token_id>/revoke")
+def revoke_token(token_id: int):
+    return api_token_pages.revoke(current_user._get_current_object(), token_id, back=url_for("portal.tokens"))
 
 
 @bp.post("/logout")
