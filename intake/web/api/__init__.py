@@ -28,6 +28,7 @@ from ...extensions import csrf, db, limiter
 from ...models import PartnerUser, User
 from ...models.types import utcnow
 from ..errors import Problem
+from ..inputs import MAX_INT, IdConverter
 from .schemas import ProblemSchema
 
 STAFF, PARTNER = "staff", "partner"
@@ -39,7 +40,6 @@ class IntakeApi(Api):
     """flask-smorest's Api, with errors documented and answered as Intake's problem documents."""
 
     ERROR_SCHEMA = ProblemSchema
-    DEFAULT_ERROR_RESPONSE_CONTENT_TYPE = "application/problem+json"
 
     def _register_error_handlers(self):
         # Errors under /api/ are answered by intake.web.errors, which knows the problem shape;
@@ -47,11 +47,12 @@ class IntakeApi(Api):
         pass
 
     def _register_responses(self):
-        super()._register_responses()
-        # Refusals are documented as problem documents, in their own media type.
-        for response in self.spec.components.responses.values():
-            if "content" in response and "application/json" in response["content"]:
-                response["content"] = {"application/problem+json": response["content"]["application/json"]}
+        # Refusals are documented as problem documents, in their own media type; answers stay JSON.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/problem+json"
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
 
 def reads_only(view):
@@ -106,6 +107,12 @@ def _token_key() -> str:
     return f"api-address:{request.remote_addr or 'unknown'}"
 
 
+def _retry_after_only_when_refused(response):
+    if request.path.startswith(PREFIX) and response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 # One count per token across the whole API, whatever part of it a request is for.
 _per_token = limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT"], scope="api", key_func=_token_key)
 
@@ -137,6 +144,8 @@ def page():
 def init_app(app: Flask) -> None:
     from . import deals, directory, partner_side, reports, routing
 
+    # Registered before the limiter's own, so it runs after it: Retry-After only where it means something.
+    app.after_request(_retry_after_only_when_refused)
     limiter.init_app(app)
     api = IntakeApi(
         app,
@@ -149,6 +158,7 @@ def init_app(app: Flask) -> None:
         },
     )
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
+    api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": MAX_INT})
     audiences = app.extensions.setdefault("intake-api-audiences", {})
     for module in (deals, routing, directory, reports, partner_side):
         for blp in module.BLUEPRINTS:

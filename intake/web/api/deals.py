@@ -128,6 +128,7 @@ def decision_of(version) -> dict:
         "decided_at": version.decided_at,
         "decided_by": version.decided_by.name if version.decided_by else None,
         "decision": version.output,
+        "input": version.input,
     }
 
 

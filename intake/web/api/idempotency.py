@@ -2,26 +2,30 @@
 
 The key, a hash of the request and the answer are written in the same transaction as what the
 create made, so either both stand or neither. Two copies sent at once: the unique (token, key)
-index lets one commit; the other rolls back everything it made and answers as the first did.
+index lets one commit; the other rolls back everything it made and answers as the first did. A
+token's keys are kept for a day (a retry comes within minutes), forgotten as it makes new ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...models import IdempotencyKey
+from ...models.types import utcnow
 from ..errors import Problem
 
 HEADER = "Idempotency-Key"
 SHAPE = re.compile(r"[\x21-\x7e]{1,255}")
 KEPT_HEADERS = ("Location", "ETag")
+KEPT_FOR = timedelta(hours=24)
 PARAMETER = {
     "in": "header",
     "name": HEADER,
@@ -48,7 +52,10 @@ def _replay(found: IdempotencyKey, digest: str):
 
 def _find(key: str) -> IdempotencyKey | None:
     return db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.api_token_id == g.api_token.id, IdempotencyKey.key == key)
+        select(IdempotencyKey).where(
+            IdempotencyKey.api_token_id == g.api_token.id,
+            IdempotencyKey.key == key,
+        )
     )
 
 
@@ -72,6 +79,11 @@ def idempotent(view):
                 errors=[{"field": HEADER, "in": "header", "reason": "1 to 255 visible ASCII characters."}],
             )
         digest = _request_hash()
+        db.session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.api_token_id == g.api_token.id, IdempotencyKey.created_at < utcnow() - KEPT_FOR
+            )
+        )
         if (found := _find(key)) is not None:
             return _replay(found, digest)
         response = current_app.make_response(view(*args, **kwargs))

@@ -259,6 +259,9 @@ class DecisionOut(Schema):
     decided_at = fields.AwareDateTime()
     decided_by = fields.String(allow_none=True)
     decision = fields.Dict(metadata={"description": "The decision as the engine gives it (`routing simulate`)."})
+    input = fields.Dict(
+        metadata={"description": "The engine's input it was decided on: try a change of it on `/routing/simulate`."}
+    )
 
 
 class LinkOut(Schema):
