@@ -330,3 +330,27 @@ def test_each_token_has_its_own_rate_limit_and_is_told_when_to_come_back(app, ma
     problem_of(refused, 429, "rate_limited")
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert calm("GET", "/deals").status_code == 200
+
+
+def test_an_account_changes_under_the_account_policy(app, crm, make_user, make_account):
+    api, alice = crm
+    mine = make_account(name="Mine GmbH", owner=alice)
+    theirs = make_account(name="Theirs GmbH", owner=make_user("rep"))
+    changed = api("PATCH", f"/accounts/{mine.id}", {"vertical": "Healthcare"})
+    assert changed.status_code == 200 and changed.get_json()["vertical"] == "Healthcare"
+    assert changed.get_json()["name"] == "Mine GmbH"
+    problem_of(api("PATCH", f"/accounts/{theirs.id}", {"vertical": "Healthcare"}), 422, "validation_failed")
+    assert api("GET", f"/accounts/{theirs.id}").get_json()["vertical"] != "Healthcare"
+
+
+def test_a_partner_states_its_relationships_with_the_accounts_it_works_on(app, ready, rep, thames, borealis):
+    deal = ready(partner=thames, strength=5, contact="vendor", fulfilment="partner")
+    route(deal, rep)
+    oliver = db.session.scalar(select(PartnerUser).where(PartnerUser.partner_id == thames.id))
+    other = db.session.scalar(select(PartnerUser).where(PartnerUser.partner_id == borealis.id))
+    mine = Api(app, token_for(oliver))
+    assert [r["account_id"] for r in mine("GET", "/relationships").get_json()] == [deal.account_id]
+    stated = mine("PUT", f"/relationships/{deal.account_id}", {"strength": 4, "since": "2024-03-01"})
+    assert stated.status_code == 200 and stated.get_json()["strength"] == 4
+    problem_of(mine("PUT", f"/relationships/{deal.account_id}", {"strength": 7}), 422)
+    problem_of(Api(app, token_for(other))("PUT", f"/relationships/{deal.account_id}", {"strength": 1}), 404)

@@ -6,6 +6,7 @@ from flask import abort
 from sqlalchemy import select
 
 from ...admin import services as admin_services
+from ...deals import services as deal_services
 from ...errors import FieldErrors
 from ...extensions import db
 from ...models import Account, Partner
@@ -37,6 +38,19 @@ def accounts(args):
 @accounts_bp.response(200, s.AccountOut)
 def account(account_id: int):
     return db.get_or_404(Account, account_id)
+
+
+@accounts_bp.patch("/<id:account_id>")
+@accounts_bp.arguments(s.AccountIn)
+@accounts_bp.response(200, s.AccountOut)
+def update_account(data, account_id: int):
+    """Change an account's details, under the account policy: a rep changes an account they own or one
+    with no owner; the channel manager, every one. Only the fields sent change."""
+    account = db.get_or_404(Account, account_id)
+    current = {f: getattr(account, f) for f in deal_services.ACCOUNT_FIELDS}
+    deal_services.edit_account(account, {**current, **data}, actor=acting())
+    db.session.commit()
+    return account
 
 
 @partners_bp.get("")

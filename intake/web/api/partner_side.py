@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ...deals import audiences, partner_requests, partners, registrations
 from ...extensions import db
-from ...models import PartnerRequest, Registration
+from ...models import Account, PartnerRequest, Registration
 from ..errors import Problem
 from . import PARTNER, acting, blueprint
 from . import schemas as s
@@ -26,7 +26,11 @@ requests_bp = blueprint("requests", PARTNER, "Requests: the deals your partner i
 requests_bp.url_part = "/requests"
 registrations_bp = blueprint("registrations", PARTNER, "Registrations: deals your partner found and registers.")
 registrations_bp.url_part = "/registrations"
-BLUEPRINTS = (requests_bp, registrations_bp)
+relationships_bp = blueprint(
+    "relationships", PARTNER, "Relationships: how strong your partner's relationship is with the accounts it works on."
+)
+relationships_bp.url_part = "/relationships"
+BLUEPRINTS = (requests_bp, registrations_bp, relationships_bp)
 
 RequestPage = s.page_of(s.PartnerRequestOut, "PartnerRequestPage")
 ALREADY_REGISTERED = (
@@ -172,3 +176,37 @@ def registration(registration_id: int):
     if found is None or found.partner_id != acting().partner_id:
         abort(404)
     return _registration(found)
+
+
+def _stated(account: Account, row) -> dict:
+    return {
+        "account_id": account.id,
+        "account": account.name,
+        "domain": account.domain,
+        "strength": row.strength if row else None,
+        "since": row.since if row else None,
+        "stated_at": row.created_at if row else None,
+    }
+
+
+@relationships_bp.get("")
+@relationships_bp.response(200, s.StatedRelationshipOut(many=True))
+def relationships():
+    """The accounts your partner works with here, and the strength it last stated for each."""
+    accounts = registrations.partner_accounts(acting().partner_id)
+    stated = registrations.stated_strengths(acting().partner_id, accounts)
+    return [_stated(account, stated.get(account.id)) for account in accounts]
+
+
+@relationships_bp.put("/<id:account_id>")
+@relationships_bp.arguments(s.StatementIn)
+@relationships_bp.response(200, s.StatedRelationshipOut)
+def state_relationship(data, account_id: int):
+    """State your partner's relationship with an account it works with here; the latest statement counts."""
+    accounts = registrations.partner_accounts(acting().partner_id)
+    account = next((a for a in accounts if a.id == account_id), None)
+    if account is None:
+        abort(404)  # an account this partner does not work with here is as good as missing
+    registrations.state_strength(acting(), account, strength=data["strength"], since=data.get("since"))
+    db.session.commit()
+    return _stated(account, registrations.stated_strengths(acting().partner_id, [account]).get(account.id))

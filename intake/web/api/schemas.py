@@ -380,6 +380,20 @@ class RegistrationOut(Schema):
     registered_at = fields.AwareDateTime()
 
 
+class StatementIn(Schema):
+    strength = fields.Integer(strict=True, validate=STRENGTH, required=True)
+    since = fields.Date(allow_none=True)
+
+
+class StatedRelationshipOut(Schema):
+    account_id = fields.Integer(required=True)
+    account = fields.String()
+    domain = fields.String(allow_none=True)
+    strength = fields.Integer(allow_none=True)
+    since = fields.Date(allow_none=True)
+    stated_at = fields.AwareDateTime(allow_none=True)
+
+
 class LedgerRowOut(Schema):
     partner_id = fields.Integer()
     partner = fields.String()
