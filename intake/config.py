@@ -166,6 +166,19 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "REGISTRATIONS_PER_HOUR": int(env.get("INTAKE_REGISTRATIONS_PER_HOUR", "20")),
         "REGISTRATION_EXPIRY_DAYS": int(env.get("INTAKE_REGISTRATION_EXPIRY_DAYS", "30")),
         "REGISTRATION_REMINDER_DAYS": int(env.get("INTAKE_REGISTRATION_REMINDER_DAYS", "7")),
+        # Webhooks to the vendor's own systems (intake.webhooks): where they may go, how hard
+        # the worker tries, and after how many deliveries given up on an endpoint is disabled.
+        "WEBHOOK_ALLOW_PRIVATE": env.get("INTAKE_WEBHOOK_ALLOW_PRIVATE", "") == "1",
+        "WEBHOOK_ALLOWED_HOSTS": tuple(
+            host.strip().lower().rstrip(".")
+            for host in env.get("INTAKE_WEBHOOK_ALLOWED_HOSTS", "").split(",")
+            if host.strip()
+        ),
+        "WEBHOOK_TIMEOUT": float(env.get("INTAKE_WEBHOOK_TIMEOUT", "5")),
+        "WEBHOOK_MAX_ATTEMPTS": int(env.get("INTAKE_WEBHOOK_MAX_ATTEMPTS", "8")),
+        "WEBHOOK_DISABLE_AFTER": int(env.get("INTAKE_WEBHOOK_DISABLE_AFTER", "10")),
+        "WEBHOOK_LEASE_SECONDS": float(env.get("INTAKE_WEBHOOK_LEASE_SECONDS", "120")),
+        "WEBHOOK_BATCH": int(env.get("INTAKE_WEBHOOK_BATCH", "20")),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": "translations",
         "PAIN_POINTS": _list(env, "INTAKE_PAIN_POINTS", DEFAULT_PAIN_POINTS),

@@ -330,6 +330,40 @@ MAIL_STATUS = Words(
     {"pending": "queued", "sending": "sending", "sent": "sent", "failed": "failed", "dead": "gave up"},
 )
 
+# ---------------------------------------------------------------- webhooks
+
+# What the vendor's own systems may hear of, by webhook (intake.webhooks).
+WEBHOOK_EVENT = Words(
+    (
+        "deal.routed",
+        "deal.accepted",
+        "deal.declined",
+        "deal.needs_alignment",
+        "deal.conflict",
+        "deal.won",
+        "deal.lost",
+        "customer.answered",
+        "registration.received",
+    ),
+    {
+        "deal.routed": "a deal is routed",
+        "deal.accepted": "the partner accepts a deal",
+        "deal.declined": "a deal comes back to routing (a partner declined or let its time pass)",
+        "deal.needs_alignment": "a deal needs alignment",
+        "deal.conflict": "a deal is held in a conflict",
+        "deal.won": "a deal is won",
+        "deal.lost": "a deal is lost",
+        "customer.answered": "the customer answers by their link",
+        "registration.received": "a partner registers a deal",
+    },
+)
+# pending → sending → delivered; a failed attempt goes back to pending with a later
+# next_attempt_at, and after the last attempt the delivery is failed.
+WEBHOOK_DELIVERY_STATUS = Words(
+    ("pending", "sending", "delivered", "failed"),
+    {"pending": "queued", "sending": "sending", "delivered": "delivered", "failed": "gave up"},
+)
+
 # ---------------------------------------------------------------- API tokens
 
 # What a personal API token may do: read, or write as well.
@@ -380,6 +414,8 @@ VOCABULARY: dict[str, Words] = {
     "user_role": USER_ROLE,
     "link_state": LINK_STATE,
     "mail_status": MAIL_STATUS,
+    "webhook_event": WEBHOOK_EVENT,
+    "webhook_status": WEBHOOK_DELIVERY_STATUS,
 }
 
 

@@ -354,3 +354,32 @@ def test_a_partner_states_its_relationships_with_the_accounts_it_works_on(app, r
     assert stated.status_code == 200 and stated.get_json()["strength"] == 4
     problem_of(mine("PUT", f"/relationships/{deal.account_id}", {"strength": 7}), 422)
     problem_of(Api(app, token_for(other))("PUT", f"/relationships/{deal.account_id}", {"strength": 1}), 404)
+
+
+def test_the_same_create_sent_twice_at_once_makes_one_deal(crm, live_server):
+    """Two copies of a create in flight together (a CRM retrying on a timeout): one deal, one answer."""
+    import threading
+    import urllib.request
+
+    api, _ = crm
+    body = json.dumps({"need": {"business_impact": "Sent twice"}}).encode()
+    answers = []
+
+    def send():
+        request = urllib.request.Request(
+            f"{live_server}/api/v1/deals",
+            data=body,
+            method="POST",
+            headers={**api.headers, "Content-Type": "application/json", "Idempotency-Key": "crm-retry-1"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answers.append((response.status, json.loads(response.read())["id"]))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 2 and {status for status, _ in answers} == {201}
+    assert len({deal_id for _, deal_id in answers}) == 1
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == 1

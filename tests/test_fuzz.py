@@ -30,7 +30,18 @@ from werkzeug.security import generate_password_hash
 from intake import quarters
 from intake.deals import partner_requests, registrations, services
 from intake.extensions import db
-from intake.models import ApiToken, CustomerAnswer, Deal, OutboxMessage, Partner, PartnerUser, Registration, User
+from intake.models import (
+    ApiToken,
+    CustomerAnswer,
+    Deal,
+    OutboxMessage,
+    Partner,
+    PartnerUser,
+    Registration,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from intake.models.types import utcnow
 
 from .conftest import PASSWORD, sign_in, sign_in_partner
@@ -857,6 +868,51 @@ def test_recycling_and_retrying_mail_answer_hostile_input_without_a_5xx(
     assert_nothing_found(fuzzer)
 
 
+def webhook_endpoint(app) -> WebhookEndpoint:
+    """An endpoint that hears of routing; nothing listens on the discard port, so its deliveries wait or fail."""
+    from intake.webhooks import endpoints
+
+    app.config.update(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_MAX_ATTEMPTS=1)
+    endpoint = endpoints.register(url="http://127.0.0.1:9/hooks/intake", events=["deal.routed"], actor=None)
+    db.session.commit()
+    return endpoint
+
+
+def test_the_webhook_forms_answer_hostile_input_without_a_5xx(app, client, fuzzer, manager, ready, make_partner):
+    endpoint = webhook_endpoint(app)
+    partner_led_deal(client, ready, make_partner(name="Thames Cloud"))
+    deliver(app)  # refused on the discard port: given up on after its one attempt
+    failed = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.status == "failed")).one()
+    urls = choice("http://127.0.0.1:9/hook", "ftp://127.0.0.1/hook", "http://[::1", "https:///", "http://a:99999/")
+    hostile_urls = st.sampled_from([*STORABLE, *(f"http://{t}/" for t in STORABLE), "http://" + "a" * 300 + "/"])
+    fields = [
+        Field("url", urls, hostile_urls, plain="http://127.0.0.1:9/hook"),
+        checkboxes("events", ["deal.routed", "deal.won", "registration.received"]),
+    ]
+    hidden = manager.hidden("/admin/webhooks/new")
+
+    def add(submission):
+        response = fuzzer.post(manager, "/admin/webhooks/new", submission, hidden=hidden)
+        if accepted(response, submission):
+            added = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id.desc())).first()
+            fuzzer.check_unique(added.events, "POST /admin/webhooks/new", submission.describe(), "events")
+            what = submission.describe()
+            if (page := fuzzer.read(manager, f"/admin/webhooks/{added.id}", "the endpoint's page")) is not None:
+                fuzzer.check_page(page.get_data(as_text=True), "GET /admin/webhooks/<endpoint_id>", what)
+
+    explore(fields, add, examples=30)
+    page = f"/admin/webhooks/{endpoint.id}"
+    for url, fields in (
+        (f"{page}/active", [one_of("is_active", "no", "yes")]),
+        (f"{page}/deliveries/{failed.id}/retry", []),
+        (f"{page}/delete", [checkbox("confirm")]),  # last: once confirmed, the others have nothing left
+    ):
+        hidden = manager.hidden(page)
+        explore(fields, lambda s, url=url, hidden=hidden: fuzzer.post(manager, url, s, hidden=hidden), examples=8)
+    explore([], lambda s: fuzzer.get(manager, "/admin/webhooks", s), examples=2, get=True)
+    assert_nothing_found(fuzzer)
+
+
 # ------------------------------------------------------------------------------- ids beyond 64 bits in URLs
 
 
@@ -873,11 +929,14 @@ def world(app, client, rep, ready, make_partner, smtp):
     partner = make_partner(name="Thames Cloud")
     deal = ready(partner=partner, strength=5, fulfilment="partner", originator="customer")
     link = customer_link(client, deal)
+    endpoint = webhook_endpoint(app)
     deal = route(client, deal)
     deliver(app)
     message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "routed_vendor")).one()
     registration = register_as(partner)
     return {
+        "endpoint_id": endpoint.id,
+        "delivery_id": db.session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.deal_id == deal.id)),
         "deal_id": deal.id,
         "user_id": rep.id,
         "partner_id": partner.id,
@@ -1595,6 +1654,10 @@ FUZZED_FORMS = {
     "admin.registrations": "test_assigning_registrations_to_reps_answers_hostile_input_without_a_5xx",
     "admin.partner_review": "test_asking_for_a_partners_review_answers_hostile_input_without_a_5xx",
     "admin.import_page": "test_importing_a_csv_answers_hostile_files_without_a_5xx",
+    "admin.new_webhook": "test_the_webhook_forms_answer_hostile_input_without_a_5xx",
+    "admin.webhook_active": "test_the_webhook_forms_answer_hostile_input_without_a_5xx",
+    "admin.delete_webhook": "test_the_webhook_forms_answer_hostile_input_without_a_5xx",
+    "admin.retry_webhook_delivery": "test_the_webhook_forms_answer_hostile_input_without_a_5xx",
 }
 
 

@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import audit, tokens
+from .. import audit, tokens, webhooks
 from ..errors import FieldErrors
 from ..extensions import db
 from ..mail import outbox
@@ -215,6 +215,7 @@ def record_answer(
     db.session.flush()
     db.session.expire(deal, ["customer_relationships"])
     audit.record(None, "deal", deal.id, "customer answered" if before is None else "customer changed answer", changes)
+    webhooks.emit("customer.answered", deal=deal, is_first_answer=before is None)
     return True
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import audit
+from .. import audit, webhooks
 from ..errors import DomainError, FieldErrors, NotNow
 from ..extensions import db
 from ..matching import InvalidDomain, normalise_company, normalise_domain, registrable_domain
@@ -202,6 +202,7 @@ def _create(partner_user: PartnerUser, values: dict, form_key: str) -> Registrat
     _state_strength(partner_user, account, strength=values["strength"], since=values.get("since"))
     db.session.flush()
     notify.registered(registration)
+    webhooks.emit("registration.received", deal=deal, registration=registration)
     return registration
 
 

@@ -18,6 +18,9 @@ but could not record; if the database does not answer yet, the worker tries agai
 its next batch, and the lease running out remains the fallback. A stop request lets the
 message in hand finish for MAIL_STOP_SECONDS, then cuts its conversation short and hands
 the batch back.
+
+Webhooks ride the same loop: after each batch of mail, `run` delivers a batch of due webhooks
+(intake.webhooks.delivery), which claims and records them the same way.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ..failures import describe
 from ..models.outbox import OutboxMessage
 from ..models.types import utcnow
 from ..text import one_line
+from ..webhooks import delivery as webhook_delivery
 from . import attachments, delivery, headers, outbox
 from .delivery import CannotConnect, ConnectionFailed, Deferred, Envelope, Interrupted, Refused
 
@@ -91,16 +95,20 @@ class Report:
     released: int = 0
     lost: int = 0
     notes: list[str] = field(default_factory=list)
+    # The webhook deliveries the same loop attempted (intake.webhooks.delivery).
+    webhooks: webhook_delivery.Report = field(default_factory=webhook_delivery.Report)
 
     def add(self, other: Report) -> None:
         for name in ("claimed", "sent", "deferred", "failed", "dead", "released", "lost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.webhooks.add(other.webhooks)
 
     def __str__(self) -> str:
-        return (
+        mail = (
             f"{self.claimed} claimed, {self.sent} sent, {self.deferred} to retry, "
             f"{self.failed} failed, {self.dead} dead, {self.released} released"
         )
+        return f"{mail}; webhooks: {self.webhooks}" if self.webhooks.claimed else mail
 
 
 def worker_name() -> str:
@@ -546,6 +554,14 @@ def run(
         try:
             _settle_owed(owed, settings, clock, rng, total)
             report = work_batch(settings, sink_factory, clock=clock, rng=rng, stop=stop, name=name)
+            # Webhooks ride the same loop: one batch of them after each batch of mail.
+            report.webhooks = webhook_delivery.work_batch(
+                webhook_delivery.Settings.from_config(current_app.config),
+                config=current_app.config,
+                clock=clock,
+                stop=stop,
+                name=name or worker_name(),
+            )
         except Exception as exc:
             cause: BaseException = exc
             _start_over()
@@ -568,7 +584,7 @@ def run(
             log.info("outbox: delivering again after %d failed tries", failures)
             failures = 0
         total.add(report)
-        if report.claimed == 0:
+        if report.claimed == 0 and report.webhooks.claimed == 0:
             if once:
                 break
             stop.wait(settings.poll_seconds)

@@ -12,6 +12,7 @@ from .partner_requests import Document, PartnerRequest
 from .partners import Partner, PartnerUser, SignInLink, SignInRequest
 from .registrations import Registration
 from .users import LoginAttempt, User
+from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -37,4 +38,6 @@ __all__ = [
     "SignInLink",
     "SignInRequest",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

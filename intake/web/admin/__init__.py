@@ -5,4 +5,4 @@ from ..pages import require_admin
 bp = Blueprint("admin", __name__)
 bp.before_request(require_admin)
 
-from . import imports, ledger, mail, routing, views  # noqa: E402,F401
+from . import imports, ledger, mail, routing, views, webhooks  # noqa: E402,F401

@@ -1,9 +1,9 @@
 import pycountry
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from ...vocabulary import TIER, USER_ROLE
-from ..forms import PASSWORD, IntakeForm, MultiCheckboxField, vocabulary_choices
+from ...vocabulary import TIER, USER_ROLE, WEBHOOK_EVENT
+from ..forms import PASSWORD, IntakeForm, MultiCheckboxField, opts, vocabulary_choices
 
 
 class UserCreateForm(IntakeForm):
@@ -73,3 +73,32 @@ class ReviewForm(IntakeForm):
     def validate_quarter(self, field):
         if field.data not in {choice.value for choice in self.quarter.choices}:
             raise ValidationError("Choose one of the quarters listed, such as the one just ended.")
+
+
+class WebhookEndpointForm(IntakeForm):
+    """Register an endpoint of the vendor's own systems; where it may point is the service's to decide."""
+
+    url = URLField(
+        "URL",
+        [DataRequired("Enter the address that receives the events."), Length(max=2000)],
+        description="An https:// address of your CRM or integration, e.g. https://crm.example.com/hooks/intake",
+    )
+    events = MultiCheckboxField(
+        "Events",
+        [DataRequired("Choose at least one event to send.")],
+        choices=vocabulary_choices(WEBHOOK_EVENT),
+        description="Intake sends each of these as it happens.",
+    )
+
+
+class WebhookActiveForm(IntakeForm):
+    """Disable or enable an endpoint: the button says which."""
+
+    is_active = SelectField("Active", choices=opts([("yes", "enable"), ("no", "disable")]))
+
+
+class WebhookDeleteForm(IntakeForm):
+    confirm = BooleanField(
+        "Yes, delete this endpoint and every delivery to it",
+        [DataRequired("Tick this to delete the endpoint: its deliveries go with it.")],
+    )
