@@ -1,6 +1,8 @@
 """What each audience may see of a deal (PRODUCT.md "What each audience sees"), one builder each.
 
-- `staff_view`: the rep and the channel manager see everything of a decision version.
+- `staff_view`: the rep and the channel manager see everything of a decision version;
+  `staff_summary` is its short form (who leads, who fulfils, the flags), as the API and the
+  vendor's webhooks give it.
 - `partner_view`: one partner's copy of a version — its own role, who leads and fulfils, why in
   words that hold no strengths, no other partner's decline or lapse, no customer statement;
   the channel manager's reason only when shared; the customer's own statements about it and
@@ -123,6 +125,27 @@ def staff_view(version: Version) -> dict[str, Any]:
         },
     )
     return view
+
+
+def staff_summary(version: Version) -> dict[str, Any]:
+    """A version in short, for the vendor's own systems: its status, who leads and who fulfils (kind, id and
+    name), and the engine's flags."""
+    snapshot = snapshots.of(version)
+    decision = version.routing
+    names = snapshot_names(snapshot)
+
+    def party(who: routing.Party | None) -> dict[str, Any] | None:
+        if who is None:
+            return None
+        return {"kind": who.kind, "partner_id": who.partner_id, "name": party_name(who, names, snapshot["vendor"])}
+
+    return {
+        "version": version.version,
+        "status": decision.status,
+        "leader": party(decision.leader),
+        "fulfiller": party(decision.fulfilment),
+        "flags": list(decision.flags),
+    }
 
 
 def consents(snapshot: dict, decision: routing.Decision, partner_id: int) -> bool:

@@ -11,10 +11,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
-from ..deals import audiences, snapshot
+from ..deals import audiences
 from ..extensions import db
 from ..models import Deal, Registration, WebhookDelivery, WebhookEndpoint
 from ..vocabulary import WEBHOOK_EVENT
@@ -27,27 +26,9 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_urlsafe(18)
 
 
-def _party(party, names: dict[int, str]) -> dict[str, Any] | None:
-    if party is None:
-        return None
-    if party.kind == "partner":
-        return {"kind": "partner", "partner_id": party.partner_id, "name": names.get(party.partner_id, "")}
-    return {"kind": party.kind, "name": current_app.config["VENDOR_NAME"] if party.kind == "vendor" else ""}
-
-
 def _decision(deal: Deal) -> dict[str, Any] | None:
     version = deal.decisions[-1] if deal.decisions else None
-    if version is None:
-        return None
-    decision = version.routing
-    names = audiences.snapshot_names(snapshot.of(version))
-    return {
-        "version": version.version,
-        "status": decision.status,
-        "leader": _party(decision.leader, names),
-        "fulfiller": _party(decision.fulfilment, names),
-        "flags": list(decision.flags),
-    }
+    return audiences.staff_summary(version) if version is not None else None
 
 
 def _deal(deal: Deal) -> dict[str, Any]:

@@ -115,27 +115,15 @@ def _plain(value):
 
 
 def decision_of(version) -> dict:
-    view = audiences.staff_view(version)
-    decision = version.routing
     return {
-        "version": version.version,
+        **audiences.staff_summary(version),
         "kind": version.kind,
-        "status": decision.status,
-        "leader": _party(decision.leader, view["routing"]["leader"]),
-        "fulfiller": _party(decision.fulfilment, view["routing"]["fulfilment"]),
-        "flags": list(decision.flags),
         "reason": version.reason,
         "decided_at": version.decided_at,
         "decided_by": version.decided_by.name if version.decided_by else None,
         "decision": version.output,
         "input": version.input,
     }
-
-
-def _party(party, name: str) -> dict | None:
-    if party is None:
-        return None
-    return {"kind": party.kind, "partner_id": party.partner_id, "name": name}
 
 
 def link_of(link, now) -> dict:
