@@ -51,10 +51,12 @@ def register_extensions(app: Flask) -> None:
     auth.init_app(app)
     i18n.init_app(app)
     from .deals import documents, reviews
-    from .mail import attachments
+    from .mail import attachments, worker
+    from .webhooks import delivery as webhook_delivery
 
     attachments.register("deal_summary", documents.build)
     attachments.register("partner_review", reviews.build)
+    worker.deliver_also("webhooks", webhook_delivery.batch)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import audit, tokens, webhooks
+from .. import audit, tokens
 from ..errors import FieldErrors
 from ..extensions import db
 from ..mail import outbox
@@ -17,7 +17,7 @@ from ..matching import our_partner_named
 from ..models import CustomerAnswer, CustomerContact, CustomerLink, Deal, Partner, Relationship, User
 from ..models import Decision as Version
 from ..vocabulary import DURATION, strength_words
-from . import audiences, lifecycle, notify
+from . import audiences, events, lifecycle, notify
 
 ANSWER_FIELDS = (
     "company_name",
@@ -215,7 +215,7 @@ def record_answer(
     db.session.flush()
     db.session.expire(deal, ["customer_relationships"])
     audit.record(None, "deal", deal.id, "customer answered" if before is None else "customer changed answer", changes)
-    webhooks.emit("customer.answered", deal=deal, is_first_answer=before is None)
+    events.emit("customer.answered", deal=deal, is_first_answer=before is None)
     return True
 
 

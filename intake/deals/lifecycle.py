@@ -24,13 +24,13 @@ from decimal import Decimal
 from sqlalchemy import delete, update
 from sqlalchemy.orm.exc import ObjectDeletedError
 
-from .. import audit, webhooks
+from .. import audit
 from ..errors import ChangedMeanwhile, FieldErrors, Gone, NotNow
 from ..extensions import db
 from ..models import Deal, Relationship, User
 from ..routing import Decision as Routing
 from ..vocabulary import JUST_HAPPENED
-from . import credit
+from . import credit, events
 
 EDITABLE = ("draft", "awaiting_customer")
 # The customer answers, the rep links and routes, while the deal waits for routing.
@@ -163,13 +163,13 @@ def decided(deal: Deal, decision: Routing, *, actor: User | None, kind: str, ver
     _move(deal, status, actor, f"routed ({kind})", **changes)
     event = {None: "deal.routed", "conflict": "deal.conflict", "needs_alignment": "deal.needs_alignment"}.get(hold)
     if event is not None:  # a fulfilment the rules cannot decide is the channel manager's alone
-        webhooks.emit(event, deal=deal)
+        events.emit(event, deal=deal)
 
 
 def accepted(deal: Deal, *, partner_name: str) -> None:
     """routed → accepted: every partner asked to lead or fulfil has accepted."""
     _move(deal, "accepted", None, "partner accepted", partner=[None, partner_name])
-    webhooks.emit("deal.accepted", deal=deal)
+    events.emit("deal.accepted", deal=deal)
 
 
 def back_to_routing(deal: Deal, *, reason: str, actor: User | None) -> None:
@@ -178,7 +178,7 @@ def back_to_routing(deal: Deal, *, reason: str, actor: User | None) -> None:
     deal.returned_reason = reason
     credit.back_to_routing(deal)
     _move(deal, "ready_to_route", actor, "back to routing", reason=[None, reason])
-    webhooks.emit("deal.declined", deal=deal)
+    events.emit("deal.declined", deal=deal)
 
 
 def withdraw(deal: Deal, *, kept: Deal, reason: str, actor: User) -> None:
@@ -223,4 +223,4 @@ def close(deal: Deal, *, outcome: str, closed_on: date | None, final_value: Deci
     if outcome == "lost":
         changes["lost_reason"] = [None, reason]
     _move(deal, outcome, actor, f"marked {outcome}", **changes)
-    webhooks.emit(f"deal.{outcome}", deal=deal)
+    events.emit(f"deal.{outcome}", deal=deal)

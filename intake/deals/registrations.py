@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import audit, webhooks
+from .. import audit
 from ..errors import DomainError, FieldErrors, NotNow
 from ..extensions import db
 from ..matching import InvalidDomain, normalise_company, normalise_domain, registrable_domain
@@ -30,7 +30,7 @@ from ..models import Account, Deal, PartnerRequest, PartnerUser, Registration, R
 from ..models.types import utcnow
 from ..routing.model import STRENGTHS
 from ..vocabulary import OPEN_STATUSES
-from . import lifecycle, notify
+from . import events, lifecycle, notify
 from .facts import open_deals_on
 
 # Before routing, a registration waits on the vendor side: this long without progress, it expires.
@@ -202,7 +202,7 @@ def _create(partner_user: PartnerUser, values: dict, form_key: str) -> Registrat
     _state_strength(partner_user, account, strength=values["strength"], since=values.get("since"))
     db.session.flush()
     notify.registered(registration)
-    webhooks.emit("registration.received", deal=deal, registration=registration)
+    events.emit("registration.received", deal=deal, registration=registration)
     return registration
 
 

@@ -19,8 +19,9 @@ its next batch, and the lease running out remains the fallback. A stop request l
 message in hand finish for MAIL_STOP_SECONDS, then cuts its conversation short and hands
 the batch back.
 
-Webhooks ride the same loop: after each batch of mail, `run` delivers a batch of due webhooks
-(intake.webhooks.delivery), which claims and records them the same way.
+Other deliveries ride the same loop (the vendor's webhooks, registered with `deliver_also` when
+the app is made): after each batch of mail, `run` gives each one batch of its own, which claims
+and records its rows the same way.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from ..failures import describe
 from ..models.outbox import OutboxMessage
 from ..models.types import utcnow
 from ..text import one_line
-from ..webhooks import delivery as webhook_delivery
 from . import attachments, delivery, headers, outbox
 from .delivery import CannotConnect, ConnectionFailed, Deferred, Envelope, Interrupted, Refused
 
@@ -95,20 +95,38 @@ class Report:
     released: int = 0
     lost: int = 0
     notes: list[str] = field(default_factory=list)
-    # The webhook deliveries the same loop attempted (intake.webhooks.delivery).
-    webhooks: webhook_delivery.Report = field(default_factory=webhook_delivery.Report)
+    # What the other deliveries riding the loop did, by name: each a report with `claimed` and `add`.
+    others: dict[str, Any] = field(default_factory=dict)
 
     def add(self, other: Report) -> None:
         for name in ("claimed", "sent", "deferred", "failed", "dead", "released", "lost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.webhooks.add(other.webhooks)
+        for kind, theirs in other.others.items():
+            if kind in self.others:
+                self.others[kind].add(theirs)
+            else:
+                self.others[kind] = theirs
 
     def __str__(self) -> str:
         mail = (
             f"{self.claimed} claimed, {self.sent} sent, {self.deferred} to retry, "
             f"{self.failed} failed, {self.dead} dead, {self.released} released"
         )
-        return f"{mail}; webhooks: {self.webhooks}" if self.webhooks.claimed else mail
+        others = "".join(f"; {kind}: {report}" for kind, report in self.others.items() if report.claimed)
+        return mail + others
+
+    @property
+    def claimed_anything(self) -> bool:
+        return bool(self.claimed or any(report.claimed for report in self.others.values()))
+
+
+# Deliveries of other kinds the worker's loop also makes, by name: batch(clock=, stop=, name=) -> report.
+_ALSO: dict[str, Callable[..., Any]] = {}
+
+
+def deliver_also(kind: str, batch: Callable[..., Any]) -> None:
+    """Have every worker's loop also run `batch` after each batch of mail (registered when the app is made)."""
+    _ALSO[kind] = batch
 
 
 def worker_name() -> str:
@@ -554,14 +572,9 @@ def run(
         try:
             _settle_owed(owed, settings, clock, rng, total)
             report = work_batch(settings, sink_factory, clock=clock, rng=rng, stop=stop, name=name)
-            # Webhooks ride the same loop: one batch of them after each batch of mail.
-            report.webhooks = webhook_delivery.work_batch(
-                webhook_delivery.Settings.from_config(current_app.config),
-                config=current_app.config,
-                clock=clock,
-                stop=stop,
-                name=name or worker_name(),
-            )
+            # The other deliveries ride the same loop: one batch of each after each batch of mail.
+            for kind, batch in _ALSO.items():
+                report.others[kind] = batch(clock=clock, stop=stop, name=name or worker_name())
         except Exception as exc:
             cause: BaseException = exc
             _start_over()
@@ -584,7 +597,7 @@ def run(
             log.info("outbox: delivering again after %d failed tries", failures)
             failures = 0
         total.add(report)
-        if report.claimed == 0 and report.webhooks.claimed == 0:
+        if not report.claimed_anything:
             if once:
                 break
             stop.wait(settings.poll_seconds)

@@ -401,3 +401,10 @@ def work_batch(
                 _release(same, token, report, until=now + retry_delay(max(1, job.attempts)))
         db.session.commit()
     return report
+
+
+def batch(*, clock: Clock = utcnow, stop: threading.Event | None = None, name: str = "worker") -> Report:
+    """One batch as the outbox worker's loop runs it, with this app's settings."""
+    return work_batch(
+        Settings.from_config(current_app.config), config=current_app.config, clock=clock, stop=stop, name=name
+    )

@@ -1,4 +1,6 @@
-"""Emit an event: one delivery per active endpoint subscribed to it, written in the caller's transaction.
+"""What the deals tell the vendor's own systems: an event emitted where a change happens is one webhook
+delivery per active endpoint subscribed to it, written in the caller's transaction (the outbox worker
+sends them: intake.webhooks).
 
 The body is the staff view of the change (it goes to the vendor's own systems), serialised once
 here and stored: every attempt signs and sends exactly these bytes.
@@ -13,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..deals import audiences
 from ..extensions import db
 from ..models import Deal, Registration, WebhookDelivery, WebhookEndpoint
 from ..vocabulary import WEBHOOK_EVENT
+from . import audiences
 
 # The events that carry the decision in force: who leads, who fulfils, and the engine's flags.
 DECIDED = ("deal.routed", "deal.accepted", "deal.needs_alignment", "deal.conflict", "deal.won", "deal.lost")
