@@ -16,10 +16,20 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from intake import tokens
+from intake import api_tokens, tokens
 from intake.deals import customer, decisions, partner_requests, registrations
 from intake.extensions import db
-from intake.models import CustomerLink, Deal, Decision, OutboxMessage, PartnerRequest, PartnerUser, Registration
+from intake.models import (
+    CustomerLink,
+    Deal,
+    Decision,
+    OutboxMessage,
+    PartnerRequest,
+    PartnerUser,
+    Registration,
+    WebhookDelivery,
+)
+from intake.webhooks import endpoints
 
 from .conftest import answer_for, sign_in, sign_in_partner
 from .test_routed_mail import deliver
@@ -36,6 +46,10 @@ from .test_routed_mail import deliver
 #   portal request — a signed-in partner user, on a request of its own partner's
 #   portal registration — a signed-in partner user, on a deal its own partner registered
 #   portal account — a signed-in partner user, on an account its own partner works with here
+#   own token — a signed-in rep or channel manager, on an API token of their own
+#   portal token — a signed-in partner user, on an API token of their own
+#   api token — the JSON API: only a bearer token opens it (tests/test_api_access.py says whose), never a
+#               cookie, so every visitor here gets its 401 problem document
 ACCESS = {
     "static": "anyone",
     "auth.login": "anyone",
@@ -109,7 +123,24 @@ ACCESS = {
     "admin.ledger_csv": "admin",
     "admin.scorecards_csv": "admin",
     "admin.import_page": "admin",
+    "admin.webhooks": "admin",
+    "admin.new_webhook": "admin",
+    "admin.webhook": "admin",
+    "admin.webhook_active": "admin",
+    "admin.delete_webhook": "admin",
+    "admin.retry_webhook_delivery": "admin",
+    "auth.own_tokens": "user",
+    "auth.revoke_own_token": "own token",
+    "portal.tokens": "portal",
+    "portal.revoke_token": "portal token",
+    # The JSON API's document and its reference page are public: they describe the API, they open nothing.
+    "api-docs.openapi_json": "anyone",
+    "api_reference.page": "anyone",
+    "api_reference.static": "anyone",
 }
+# Every route of the JSON API's own blueprints (`api_*`) is for a bearer token's holder.
+API_PREFIX = "api_"
+API_PUBLIC = ("api_reference.",)
 
 # The visitors. The customer and the partner hold their link's token and put it wherever a route
 # takes one; the others hold none and try one that was never issued. A token signs no one in: on
@@ -133,7 +164,9 @@ VISITORS = (
 #   sign in   — sent to sign in and come back
 #   forbidden — 403: not for their role
 #   not found — 404: as if there were nothing there
+#   no token  — 401: the API's problem document asking for a bearer token (a cookie is no token)
 OPENS, ITS_OWN, SIGN_IN, FORBIDDEN, NOT_FOUND = "opens", "its own", "sign in", "forbidden", "not found"
+NO_TOKEN = "no token"
 
 # fmt: off
 WHO_GETS_WHAT = {
@@ -149,6 +182,9 @@ WHO_GETS_WHAT = {
     "portal request":       (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        NOT_FOUND),
     "portal registration":  (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        NOT_FOUND),
     "portal account":       (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        NOT_FOUND),
+    "own token":            (SIGN_IN,   OPENS,     NOT_FOUND, NOT_FOUND,       SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,      SIGN_IN),
+    "portal token":         (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        NOT_FOUND),
+    "api token":            (NO_TOKEN,  NO_TOKEN,  NO_TOKEN,  NO_TOKEN,        NO_TOKEN,  NO_TOKEN,       NO_TOKEN,  NO_TOKEN,      NO_TOKEN,     NO_TOKEN),
 }
 # fmt: on
 
@@ -162,6 +198,8 @@ STATUSES = {
     SIGN_IN: {"GET": {SIGN_IN}, "POST": {SIGN_IN}},
     FORBIDDEN: {"GET": {403}, "POST": {403}},
     NOT_FOUND: {"GET": {404}, "POST": {404}},
+    # The API's routes also take PUT, PATCH and DELETE; without a bearer token every one is the same 401.
+    NO_TOKEN: {method: {401} for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
 }
 
 # Who may read the deal at all; no other visitor ever reads its account's name or its rep's.
@@ -173,6 +211,15 @@ READERS_OF_THE_REGISTRATION = {"channel_manager", "partner_user"}
 # A token shaped like ours that was never issued: what a visitor who holds none tries.
 NEVER_ISSUED = "n" * 32
 CSRF_REFUSED = "This form has expired or did not come from Intake"
+
+
+def access_of(endpoint: str) -> str | None:
+    """Who may use the route: its row in ACCESS, or the API's bearer token for any route of the API's blueprints."""
+    if endpoint in ACCESS:
+        return ACCESS[endpoint]
+    if endpoint.startswith(API_PREFIX) and not endpoint.startswith(API_PUBLIC):
+        return "api token"
+    return None
 
 
 def outcome(audience: str, visitor: str) -> str:
@@ -188,8 +235,14 @@ def expected(audience: str, visitor: str, method: str) -> set:
 def answer(response):
     """What a response says: its status, or SIGN_IN for the redirect to sign in and come back.
 
-    (Signing out ends on the sign-in page too, but without a page to come back to: that is a 302.)
+    (Signing out ends on the sign-in page too, but without a page to come back to: that is a 302.) The
+    API's 401 counts only as the problem document that asks for a bearer token, never as a page.
     """
+    if response.status_code == 401:
+        is_problem = response.mimetype == "application/problem+json"
+        return (
+            401 if is_problem and "Bearer" in response.headers.get("WWW-Authenticate", "") else "401 without a problem"
+        )
     if response.status_code == 302 and response.location.startswith(("/login?next=", "/partner/login?next=")):
         return SIGN_IN
     return response.status_code
@@ -206,16 +259,29 @@ def routes(app, *audiences):
     """(rule, method) for every route of these audiences, each method it takes."""
     found = []
     for rule in app.url_map.iter_rules():
-        if ACCESS.get(rule.endpoint) in audiences:
+        if access_of(rule.endpoint) in audiences:
             found += [(rule, method) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return found
 
 
 def walk(app):
     """Every route with every method it takes, in a fixed order: reading before writing, signing out last."""
-    cells = routes(app, *set(ACCESS.values()))
+    cells = routes(app, *WHO_GETS_WHAT)
     signing_out = {"portal.logout": 1, "auth.logout": 2}  # the portal's first: the staff one ends any session
     return sorted(cells, key=lambda cell: (cell[1] != "GET", signing_out.get(cell[0].endpoint, 0), cell[0].rule))
+
+
+# What a route's arguments take where the world's values would name nothing there: the reference
+# page's assets are Swagger UI's own files; a partner user's token is not the rep's.
+ROUTE_VALUES = {
+    "api_reference.static": lambda values: {"filename": "swagger-ui.css"},
+    "portal.revoke_token": lambda values: {"token_id": values["partner_token_id"]},
+}
+
+
+def values_for(rule, values: dict) -> dict:
+    """The world's values, as this route's arguments take them."""
+    return {**values, **ROUTE_VALUES.get(rule.endpoint, lambda values: {})(values)}
 
 
 def url_for_rule(rule, values: dict) -> str:
@@ -286,9 +352,13 @@ def _request_token(deal) -> str:
 @pytest.fixture
 def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp) -> World:
     """Two reps' routed deals, each with its customer's link and its partner's request; a deal the first one's
-    partner registered; and the channel manager."""
+    partner registered; the channel manager, and a webhook endpoint that heard of the routing."""
     rep = make_user("rep", name="Alice Archer", email="alice@example.com")
     other_rep = make_user("rep", name="Bob Baker", email="bob@example.com")
+    # The vendor's CRM hears of routing; nothing listens on the discard port, so its deliveries wait.
+    app.config.update(WEBHOOK_ALLOW_PRIVATE=True)
+    webhook = endpoints.register(url="http://127.0.0.1:9/hooks/intake", events=["deal.routed"], actor=boss)
+    db.session.commit()
     deal, link_token = _routed_deal(make_deal, make_account, rep, thames, "Harbour Freight GmbH")
     deliver(app)  # the deal's mail, with the summary PDFs the worker renders and stores
     other_deal, other_link_token = _routed_deal(make_deal, make_account, other_rep, borealis, "Alpine Dairy AG")
@@ -298,6 +368,7 @@ def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp)
         .filter(OutboxMessage.kind == "routed_vendor", OutboxMessage.deal_id == deal.id)
         .one()
     )
+    thames_user = db.session.scalars(select(PartnerUser).where(PartnerUser.partner_id == thames.id)).one()
     values = {
         "deal_id": deal.id,
         "request_id": partner_requests.of_decision(deal.decisions[-1])[0].id,
@@ -318,7 +389,13 @@ def world(app, make_user, make_deal, make_account, thames, borealis, boss, smtp)
         "quarter": "2026-Q4",
         "side": "brought",
         "filename": "intake.css",
+        "endpoint_id": webhook.id,
+        "delivery_id": db.session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.deal_id == deal.id)),
+        # An API token of the deal's rep's, and one of the deal's partner's user's.
+        "token_id": api_tokens.create(rep, name="CRM", scope="write", actor=None)[0].id,
+        "partner_token_id": api_tokens.create(thames_user, name="PSA", scope="write", actor=None)[0].id,
     }
+    db.session.commit()
     return World(
         deal=deal,
         values=values,
@@ -363,13 +440,14 @@ def what_stands(deal_id: int) -> tuple:
 class CellCount:
     """Counts the matrix's cells checked on each engine, and says so at the end of the run."""
 
-    def __init__(self):
+    def __init__(self, name: str = "access matrix"):
+        self.name = name
         self.cells = Counter()
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.cells:
             engines = ", ".join(f"{n} on {engine}" for engine, n in sorted(self.cells.items()))
-            terminalreporter.write_line(f"access matrix: {self.cells.total()} cells ({engines})")
+            terminalreporter.write_line(f"{self.name}: {self.cells.total()} cells ({engines})")
 
 
 @pytest.fixture(scope="session")
@@ -381,9 +459,12 @@ def cell_count(request) -> CellCount:
 
 def test_every_route_has_a_row_in_the_access_matrix(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert endpoints - set(ACCESS) == set(), "add the new routes to ACCESS, saying who may use them"
+    assert {e for e in endpoints if access_of(e) is None} == set(), (
+        "add the new routes to ACCESS, saying who may use them"
+    )
     assert set(ACCESS) - endpoints == set(), "these rows name no route"
-    assert set(WHO_GETS_WHAT) == set(ACCESS.values()), "every kind of route says what each visitor gets"
+    kinds = {access_of(e) for e in endpoints}
+    assert set(WHO_GETS_WHAT) == kinds, "every kind of route says what each visitor gets"
     assert all(len(row) == len(VISITORS) for row in WHO_GETS_WHAT.values())
 
 
@@ -397,9 +478,12 @@ def test_every_route_answers_each_visitor_as_the_matrix_says(app, world, visitor
     before = what_stands(world.deal.id)
     wrong = []
     for rule, method in walk(app):
-        audience = ACCESS[rule.endpoint]
-        url = url_for_rule(rule, values)
-        response = browser.get(url) if method == "GET" else browser.post(url, data={"csrf_token": csrf_token})
+        audience = access_of(rule.endpoint)
+        url = url_for_rule(rule, values_for(rule, values))
+        if method == "GET":
+            response = browser.get(url)
+        else:  # the API's routes also take PUT, PATCH and DELETE; a browser sends what a form sends
+            response = browser.open(url, method=method, data={"csrf_token": csrf_token})
         page, got, allowed = read(response), answer(response), expected(audience, visitor, method)
         cell = f"{method} {rule.rule} ({audience})"
         if got not in allowed:
@@ -443,13 +527,30 @@ def test_a_forged_link_or_request_token_opens_nothing(app, world):
 def test_every_post_without_a_csrf_token_is_refused(app, world):
     manager = sign_in(app, world.people["channel_manager"])
     before = what_stands(world.deal.id)
+    # The API takes no CSRF token (a cookie never authenticates it): its refusal is the next test's.
     posts = [(rule, method) for rule, method in routes(app, *set(ACCESS.values())) if method == "POST"]
     assert len(posts) >= 20
     for rule, _ in posts:
         token = world.tokens["partner" if ACCESS[rule.endpoint] == "request" else "customer"]
-        response = manager.post(url_for_rule(rule, {**world.values, "token": token}), data={"name": "x", "reason": "x"})
+        url = url_for_rule(rule, values_for(rule, {**world.values, "token": token}))
+        response = manager.post(url, data={"name": "x", "reason": "x"})
         assert response.status_code == 400, (rule.rule, response.status_code)
     # The session survived all of that: still signed in, and nothing changed.
+    assert manager.get("/deals").status_code == 200
+    assert what_stands(world.deal.id) == before
+
+
+def test_the_api_refuses_the_managers_cookie_without_a_csrf_token_with_a_401_not_a_400(app, world):
+    manager = sign_in(app, world.people["channel_manager"])
+    before = what_stands(world.deal.id)
+    writes = [(rule, method) for rule, method in routes(app, "api token") if method != "GET"]
+    assert len(writes) >= 15
+    wrong = []
+    for rule, method in writes:
+        response = manager.open(url_for_rule(rule, world.values), method=method, json={})
+        if answer(response) != 401 or response.get_json()["code"] != "unauthenticated":
+            wrong.append(f"{method} {rule.rule}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+    assert not wrong
     assert manager.get("/deals").status_code == 200
     assert what_stands(world.deal.id) == before
 

@@ -16,6 +16,7 @@ from the same schemas, so the document cannot drift from what is checked. Polici
 from __future__ import annotations
 
 import hashlib
+from functools import wraps
 from pathlib import Path
 
 import flask_swagger_ui
@@ -61,12 +62,27 @@ def reads_only(view):
     return view
 
 
+def access_first(check):
+    """Run `check(**path values)` before the body is read: a request the token may not make is refused as
+    such (403, or 404 for what is not its to see), whatever the body holds."""
+
+    def mark(view):
+        @wraps(view)
+        def checked(*args, **kwargs):
+            check(**kwargs)
+            return view(*args, **kwargs)
+
+        return checked
+
+    return mark
+
+
 def acting() -> User | PartnerUser:
     """Whom the request's token acts for."""
     return g.api_token.owner
 
 
-def admin_only() -> None:
+def admin_only(**_) -> None:
     if not acting().is_admin:
         raise Problem(403, "channel_manager_only", "Only the channel manager may do this.")
 

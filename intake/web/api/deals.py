@@ -17,7 +17,7 @@ from ...extensions import db
 from ...models import Deal
 from ...models.types import utcnow
 from ..errors import Problem
-from . import STAFF, acting, blueprint
+from . import STAFF, access_first, acting, blueprint
 from . import schemas as s
 from .idempotency import idempotent
 from .paging import cursor_page
@@ -244,6 +244,7 @@ def deal(deal_id: int):
 
 
 @bp.patch("/<id:deal_id>")
+@access_first(_deal)
 @bp.arguments(s.DealIn)
 @bp.response(200, s.DealOut)
 @bp.alt_response(412, response="PRECONDITION_FAILED")
@@ -293,6 +294,7 @@ def discard(deal_id: int):
 
 
 @bp.post("/<id:deal_id>/close")
+@access_first(_deal)
 @bp.arguments(s.CloseIn)
 @bp.response(200, s.DealOut)
 @bp.doc(parameters=[IF_MATCH])
@@ -321,6 +323,7 @@ def customer_link(deal_id: int):
 
 
 @bp.post("/<id:deal_id>/customer-link")
+@access_first(_deal)
 @idempotent
 @bp.arguments(s.LinkIn)
 @bp.response(201, s.LinkOut)
@@ -360,6 +363,7 @@ def _live_link(deal: Deal):
 
 
 @bp.post("/<id:deal_id>/route")
+@access_first(_deal)
 @bp.arguments(s.RouteIn)
 @bp.response(200, s.DealOut)
 @bp.doc(parameters=[IF_MATCH])

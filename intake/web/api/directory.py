@@ -10,7 +10,7 @@ from ...deals import services as deal_services
 from ...errors import FieldErrors
 from ...extensions import db
 from ...models import Account, Partner
-from . import STAFF, acting, admin_only, blueprint
+from . import STAFF, access_first, acting, admin_only, blueprint
 from . import schemas as s
 from .idempotency import idempotent
 from .paging import cursor_page
@@ -41,6 +41,7 @@ def account(account_id: int):
 
 
 @accounts_bp.patch("/<id:account_id>")
+@access_first(lambda account_id: db.get_or_404(Account, account_id))
 @accounts_bp.arguments(s.AccountIn)
 @accounts_bp.response(200, s.AccountOut)
 def update_account(data, account_id: int):
@@ -79,6 +80,7 @@ def _save(partner: Partner | None, data: dict) -> Partner:
 
 
 @partners_bp.post("")
+@access_first(admin_only)
 @idempotent
 @partners_bp.arguments(s.PartnerIn)
 @partners_bp.response(201, s.PartnerOut)
@@ -89,6 +91,7 @@ def create_partner(data):
 
 
 @partners_bp.patch("/<id:partner_id>")
+@access_first(admin_only)
 @partners_bp.arguments(s.PartnerPatch)
 @partners_bp.response(200, s.PartnerOut)
 def update_partner(data, partner_id: int):

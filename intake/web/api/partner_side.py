@@ -18,7 +18,7 @@ from ...deals import audiences, partner_requests, partners, registrations
 from ...extensions import db
 from ...models import Account, PartnerRequest, Registration
 from ..errors import Problem
-from . import PARTNER, acting, blueprint
+from . import PARTNER, access_first, acting, blueprint
 from . import schemas as s
 from .idempotency import HEADER, idempotent
 
@@ -114,6 +114,7 @@ def accept(request_id: int):
 
 
 @requests_bp.post("/<id:request_id>/decline")
+@access_first(_own_request)
 @requests_bp.arguments(s.DeclineIn)
 @requests_bp.response(200, s.PartnerRequestOut)
 def decline(data, request_id: int):
@@ -125,6 +126,7 @@ def decline(data, request_id: int):
 
 
 @requests_bp.post("/<id:request_id>/outcome")
+@access_first(_own_request)
 @requests_bp.arguments(s.CloseIn)
 @requests_bp.response(200, s.PartnerRequestOut)
 def outcome(data, request_id: int):
@@ -189,6 +191,14 @@ def _stated(account: Account, row) -> dict:
     }
 
 
+def _worked_on(account_id: int) -> Account:
+    """One of the accounts the partner works with here; any other is as good as missing."""
+    account = next((a for a in registrations.partner_accounts(acting().partner_id) if a.id == account_id), None)
+    if account is None:
+        abort(404)
+    return account
+
+
 @relationships_bp.get("")
 @relationships_bp.response(200, s.StatedRelationshipOut(many=True))
 def relationships():
@@ -199,14 +209,12 @@ def relationships():
 
 
 @relationships_bp.put("/<id:account_id>")
+@access_first(_worked_on)
 @relationships_bp.arguments(s.StatementIn)
 @relationships_bp.response(200, s.StatedRelationshipOut)
 def state_relationship(data, account_id: int):
     """State your partner's relationship with an account it works with here; the latest statement counts."""
-    accounts = registrations.partner_accounts(acting().partner_id)
-    account = next((a for a in accounts if a.id == account_id), None)
-    if account is None:
-        abort(404)  # an account this partner does not work with here is as good as missing
+    account = _worked_on(account_id)
     registrations.state_strength(acting(), account, strength=data["strength"], since=data.get("since"))
     db.session.commit()
     return _stated(account, registrations.stated_strengths(acting().partner_id, [account]).get(account.id))

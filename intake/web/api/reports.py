@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ...deals import ledger, scorecards
 from ...extensions import db
 from ...models import Partner
-from . import STAFF, admin_only, blueprint
+from . import STAFF, access_first, admin_only, blueprint
 from . import schemas as s
 
 bp = blueprint("reports", STAFF, "The reciprocity ledger and partner scorecards (the channel manager).")
@@ -29,6 +29,7 @@ def _side(side: ledger.Side) -> dict:
 
 
 @bp.get("/ledger")
+@access_first(admin_only)
 @bp.arguments(s.QuarterArgs, location="query")
 @bp.response(200, s.LedgerRowOut(many=True))
 def reciprocity_ledger(args):

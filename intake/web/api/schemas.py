@@ -62,6 +62,11 @@ class Configured(fields.String):
         return text
 
 
+def Money(**kwargs) -> fields.Decimal:  # noqa: N802  (a field, named as fields are)
+    # The bounds stated as numbers: apispec would write a Decimal field's own as strings.
+    return fields.Decimal(places=2, validate=MONEY, metadata={"minimum": 0, "maximum": 10**11}, **kwargs)
+
+
 def Id(**kwargs) -> fields.Integer:  # noqa: N802  (a field, named as fields are)
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
 
@@ -145,7 +150,7 @@ class NeedIn(Schema):
     business_impact = Text(max_length=2000, lines=True)
     incumbent = Text(max_length=500, lines=True)
     solutions = fields.List(Configured("CATALOGUE"), validate=validate.Length(max=20))
-    estimated_value = fields.Decimal(places=2, validate=MONEY, allow_none=True)
+    estimated_value = Money(allow_none=True)
     currency = Configured("CURRENCIES", allow_none=True)
     close_date = fields.Date(allow_none=True)
 
@@ -196,7 +201,7 @@ class DealIn(Schema):
 class CloseIn(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(("won", "lost")))
     closed_on = fields.Date(allow_none=True)
-    final_value = fields.Decimal(places=2, validate=MONEY, allow_none=True)
+    final_value = Money(allow_none=True)
     lost_reason = Text(max_length=2000, lines=True, load_default="")
 
 
@@ -361,7 +366,7 @@ class RegistrationIn(Schema):
     contact_phone = ContactIn._declared_fields["contact_phone"]
     need = Text(max_length=2000, lines=True, required=True)
     solutions = fields.List(Configured("CATALOGUE"), validate=validate.Length(max=20), load_default=list)
-    estimated_value = fields.Decimal(places=2, validate=MONEY, allow_none=True)
+    estimated_value = Money(allow_none=True)
     currency = Configured("CURRENCIES", allow_none=True)
     close_date = fields.Date(allow_none=True)
     strength = fields.Integer(strict=True, validate=STRENGTH, required=True)
