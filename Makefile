@@ -39,6 +39,8 @@ run: $(STAMP) $(MO)
 	@echo "  or as the channel manager:    manager@example.com / intake-demo"
 	@echo "  Partners sign in at           http://$(HOST):$(PORT)/partner/login  (e.g. oliver@thames.example;"
 	@echo "                                the link arrives in the channel manager's Mail page)"
+	@echo "  The API reference is at       http://$(HOST):$(PORT)/api/v1/reference  (a token for it:"
+	@echo "                                .venv/bin/flask --app intake tokens create alice@example.com --scope write)"
 	@echo
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 

@@ -128,7 +128,7 @@ def test_a_deactivated_partner_is_no_longer_offered_but_deals_keep_it(client, ad
 
 def test_partners_are_never_deleted(app, client, admin, make_partner):
     partner = make_partner()
-    assert not [r for r in app.url_map.iter_rules() if "DELETE" in r.methods]
+    assert not [r for r in app.url_map.iter_rules() if "DELETE" in r.methods and "partner" in r.rule]
     assert client.delete(f"/admin/partners/{partner.id}").status_code == 405
     assert db.session.get(Partner, partner.id) is not None
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from intake import quarters
+from intake import api_tokens, quarters
 from intake.deals import partner_requests
 from intake.extensions import db
 from intake.models import Deal, OutboxMessage
 from intake.models.types import utcnow
+from intake.webhooks import endpoints
 
 from .chromium_thread import chromium_on_a_thread
 from .conftest import PASSWORD, answer_for
@@ -399,10 +400,12 @@ def test_the_partner_portals_home_is_accessible_valid_and_needs_no_inline_code(
         Visit("a sign-in link, opened", _sign_in_link(app, thames), checked=False),
         Visit("the portal's home, signed in", press="Anmelden"),
         Visit("the portal's home in English", "/partner/?lang=en"),
+        Visit("the partner user's API tokens", "/partner/tokens?lang=de"),
     ]
     pages = chromium(_read_pages, live_server, visits, None, PHONE)
     assert_pages_hold(node, pages, tmp_path)
-    assert re.search(r"<title>Thames Cloud · [^<]*</title>", pages[-1].html), "the title names the partner"
+    home = next(page for page in pages if page.name == "the portal's home in English")
+    assert re.search(r"<title>Thames Cloud · [^<]*</title>", home.html), "the title names the partner"
 
 
 def test_the_reps_pages_are_accessible_valid_and_need_no_inline_code(
@@ -414,6 +417,8 @@ def test_the_reps_pages_are_accessible_valid_and_need_no_inline_code(
     create_link(client, waiting)
     proposed = ready(partner=nordlicht, strength=4, fulfilment="partner", originator="customer")
     routed, _ = _routed_deal_with_link(client, make_deal, rep, thames)
+    api_tokens.create(rep, name="Salesforce", scope="write", actor=rep)
+    db.session.commit()
     visits = [
         Visit("the rep's deals", "/deals"),
         Visit("a draft", f"/deals/{draft.id}"),
@@ -425,6 +430,7 @@ def test_the_reps_pages_are_accessible_valid_and_need_no_inline_code(
         Visit("a deal with a proposal", f"/deals/{proposed.id}"),
         Visit("a routed deal", f"/deals/{routed.id}"),
         Visit("changing one's password", "/account/password"),
+        Visit("the rep's API tokens", "/account/tokens"),
         Visit("the rep's dashboard", "/dashboard"),
         Visit("the rep's deals behind a number of the dashboard", "/deals?status=awaiting_customer&waiting=0-3"),
         Visit("an account of the rep's", f"/accounts/{draft.account_id}"),
@@ -466,6 +472,9 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
     app.config.update(PARTNER_RESPONSE_DAYS=0)
     late, _ = _routed_deal_with_link(client, make_deal, rep, make_partner(name="Cedar Networks"))
     app.config.update(PARTNER_RESPONSE_DAYS=5)
+    app.config.update(WEBHOOK_ALLOW_PRIVATE=True)
+    endpoint = endpoints.register(url="http://127.0.0.1:9/crm", events=["deal.routed", "deal.won"], actor=boss)
+    db.session.commit()
     deliver(app)
     summary = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.deal_id == routed.id, OutboxMessage.kind == "routed_vendor")
@@ -504,6 +513,9 @@ def test_the_channel_managers_pages_are_accessible_valid_and_need_no_inline_code
         Visit("a partner's scorecard, its review asked for", press="Mail me the partner review PDF"),
         Visit("the import page", "/admin/import"),
         Visit("the import page, checked without a file", press="Check: show what would change", status=400),
+        Visit("webhooks", "/admin/webhooks"),
+        Visit("adding a webhook", "/admin/webhooks/new"),
+        Visit("a webhook endpoint, its secret and deliveries", f"/admin/webhooks/{endpoint.id}"),
         Visit("mail", "/admin/mail"),
         Visit("a message, with its HTML in a frame", f"/admin/mail/{summary.id}"),
     ]
