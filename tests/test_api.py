@@ -383,3 +383,29 @@ def test_the_same_create_sent_twice_at_once_makes_one_deal(crm, live_server):
     assert len(answers) == 2 and {status for status, _ in answers} == {201}
     assert len({deal_id for _, deal_id in answers}) == 1
     assert db.session.scalar(select(func.count()).select_from(Deal)) == 1
+
+
+def test_two_servers_sharing_redis_count_one_limit_per_token(app, make_user, database_url):
+    """With INTAKE_RATELIMIT_STORAGE_URI pointing at Redis, every app server counts the same requests."""
+    import hashlib
+
+    import redis
+
+    from intake import create_app
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    shared = {"RATELIMIT_STORAGE_URI": url}
+    app.config.update(shared, API_RATE_LIMIT="3 per minute")
+    token = token_for(make_user("rep"))
+    other_server = create_app({**app.config, **shared})
+    first, second = Api(app, token), Api(other_server, token)
+    assert [first("GET", "/deals").status_code, second("GET", "/deals").status_code] == [200, 200]
+    assert first("GET", "/deals").status_code == 200
+    problem_of(second("GET", "/deals"), 429, "rate_limited")
+    # The count is Redis's, not either process's own: it holds this token's.
+    counted = hashlib.sha256(b"rate-limit\0" + f"Bearer {token}".encode()).hexdigest()[:32]
+    assert redis.Redis.from_url(url).keys(f"*api-token:{counted}*")
