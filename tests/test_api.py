@@ -409,3 +409,16 @@ def test_two_servers_sharing_redis_count_one_limit_per_token(app, make_user, dat
     # The count is Redis's, not either process's own: it holds this token's.
     counted = hashlib.sha256(b"rate-limit\0" + f"Bearer {token}".encode()).hexdigest()[:32]
     assert redis.Redis.from_url(url).keys(f"*api-token:{counted}*")
+
+
+def test_another_reps_account_is_read_only_on_a_deal_but_its_contact_is_the_deals(crm, make_user, make_account):
+    api, _ = crm
+    theirs = make_account(name="Theirs GmbH", owner=make_user("rep"))
+    deal = api("POST", "/deals", {"account_id": theirs.id}).get_json()
+    assert deal["account"]["name"] == "Theirs GmbH"
+    etag = api("GET", f"/deals/{deal['id']}").headers["ETag"]
+    refused = api("PATCH", f"/deals/{deal['id']}", {"account": {"vertical": "Retail"}}, headers={"If-Match": etag})
+    assert [e["field"] for e in problem_of(refused, 422)["errors"]] == ["account"]
+    contact = {"contact": {"contact_name": "Tess Theirs"}}
+    changed = api("PATCH", f"/deals/{deal['id']}", contact, headers={"If-Match": etag})
+    assert changed.status_code == 200 and changed.get_json()["contact"]["contact_name"] == "Tess Theirs"

@@ -8,6 +8,8 @@ from the same schemas, so the document cannot drift from what is checked. Polici
   token reads, a `write` token also writes;
 - each part of the API is for one audience (the vendor's staff, or partner users); a token of the
   other audience is a 403;
+- what a token may not touch is refused before its body is read (`access_first`): another rep's
+  deal or another partner's request is a 404 whatever was sent;
 - requests per token are limited (Flask-Limiter, before the token is even read), with Retry-After on a 429;
 - a body must say it is JSON (its size is bounded with every other request's, `intake.web.inputs`);
 - every refusal is a problem document (`intake.web.errors`).
@@ -92,7 +94,7 @@ def _audience_of(blueprint_name: str) -> str:
 
 
 def _authenticate() -> None:
-    """Before every API view: the token, its scope and audience, the rate limit, the body's size and type."""
+    """Before every API view (after the rate limit): the token, its audience and scope, and that a body is JSON."""
     token = api_tokens.authenticate(request.headers.get("Authorization"), now=utcnow())
     if token is None:
         db.session.rollback()
@@ -115,8 +117,8 @@ def _authenticate() -> None:
 
 
 def _token_key() -> str:
-    """What a request's rate is counted by: the token it presents (checked before the token is read, so a
-    flood of bad tokens is limited too), else the address it comes from."""
+    """What a request's rate is counted by: the token it presents, counted before it is even looked up (a token
+    tried again and again is limited too), else the address the request comes from."""
     presented = (request.headers.get("Authorization") or "").encode("utf-8", "replace")[:512]
     if presented:
         return "api-token:" + hashlib.sha256(b"rate-limit\0" + presented).hexdigest()[:32]

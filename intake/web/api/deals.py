@@ -159,8 +159,8 @@ def _path(section: str, field: str) -> str:
         return f"landscape.partners[{index}].{name}"
     if section == "account" and field.startswith("contact_"):
         return f"contact.{field}"
-    if section == "account" and field == "account_id":
-        return "account_id"
+    if section == "account" and field in ("account", "account_id"):
+        return field  # the account as a whole (another rep's, read-only here), or the one chosen
     return f"{section}.{field}"
 
 
@@ -173,15 +173,6 @@ def save_answers(deal: Deal, data: dict) -> None:
         if deal.account is not None and not switching:
             values.update({f: getattr(deal.account, f) for f in services.ACCOUNT_FIELDS})
             values["account_id"] = deal.account_id
-            if "account" in data and not services.may_edit_account(actor, deal.account):
-                raise Problem(
-                    403,
-                    "account_read_only",
-                    services.read_only_account_message(deal.account),
-                    errors=[
-                        {"field": "account", "in": "body", "reason": services.read_only_account_message(deal.account)}
-                    ],
-                )
             if "account" not in data:
                 values = {k: v for k, v in values.items() if k not in services.ACCOUNT_FIELDS}
         if switching:
