@@ -12,7 +12,6 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...vocabulary import (
-    API_TOKEN_SCOPE,
     BUDGET,
     DEAL_STATUS,
     LANGUAGE,
@@ -333,16 +332,12 @@ class PartnerPatch(PartnerIn):
     is_active = fields.Boolean()
 
 
-class TokenOut(Schema):
-    name = fields.String()
-    scope = fields.String(validate=one_of(API_TOKEN_SCOPE))
-
-
 class PartnerRequestOut(Schema):
     id = fields.Integer(required=True)
     deal_id = fields.Integer()
-    state = fields.String(metadata={"description": "waiting, accepted, declined, lapsed or replaced"})
-    role = fields.String(allow_none=True)
+    state = fields.String(
+        metadata={"description": "open, accepted, declined, lapsed, replaced, expired, or how the deal ended"}
+    )
     created_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
     responded_at = fields.AwareDateTime(allow_none=True)
