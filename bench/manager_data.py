@@ -69,6 +69,7 @@ from intake.deals.facts import Facts
 from intake.deals.partner_requests import PURPOSE
 from intake.extensions import db
 from intake.models import Credit, Deal, Decision, Partner, PartnerRequest, User
+from intake.models.partners import coverage_of
 from intake.models.users import new_session_token
 from intake.routing.names import company_key, domain_key
 
@@ -242,6 +243,12 @@ class Builder:
             "id name name_key contact_name contact_email countries verticals tier is_active created_at",
             self.rows.pop("partners"),
         )
+        coverage = [
+            (pid, kind, value, rank)
+            for pid, info in self.partner_info.items()
+            for (kind, value), rank in coverage_of(info["countries"], info["verticals"], info["tier"]).items()
+        ]
+        self.w.insert("partner_coverage", "partner_id kind value tier_rank", coverage)
         columns = "id partner_id name email is_active session_token created_at"
         self.w.insert("partner_users", columns, self.rows.pop("partner_users"))
 

@@ -31,6 +31,7 @@ from sqlalchemy import func, select, text
 from intake import create_app
 from intake.extensions import db
 from intake.models import Deal, Decision, Partner, User
+from intake.models.partners import coverage_of
 from intake.routing.names import company_key, domain_key
 from intake.vocabulary import OPEN_STATUSES
 
@@ -216,7 +217,16 @@ def build_routing_data(scale: float, pool: int) -> dict:
             yield pid, name, company_key(name), "", "", countries, verticals, TIERS[i % len(TIERS)], active, now
 
     columns = "id name name_key contact_name contact_email countries verticals tier is_active created_at"
-    counts["partners"] = w.insert("partners", columns, partners())
+    coverage = []
+
+    def partners_and_their_coverage():
+        for row in partners():
+            coverage.extend((row[0], kind, value, rank) for (kind, value), rank in coverage_of(*row[5:8]).items())
+            yield row
+
+    counts["partners"] = w.insert("partners", columns, partners_and_their_coverage())
+    # Where each partner works, as the partner model keeps it (the rows a recommendation reads).
+    counts["partner_coverage"] = w.insert("partner_coverage", "partner_id kind value tier_rank", coverage)
 
     # Accounts: companies of three subsidiaries sharing one company key, each its own registrable
     # domain; both keys the engine's, as the questionnaire's account section stores them.

@@ -3,8 +3,9 @@
 Loading uses indexed lookups: the account's relationships by relationships.account_id; other
 open deals on the same account by accounts.name_key and accounts.domain_key (the engine's keys),
 then deals.account_id, with their decisions by decisions.deal_id; partners by primary key, and
-partners the customer typed by name by partners.name_key. Only when the customer asks us to
-recommend a partner (`any_partner`) are all partners read: any one may be the match.
+partners the customer typed by name by partners.name_key. When the customer asks us to recommend a
+partner (`any_partner`), the few partners a recommendation can name are the first rows of
+partner_coverage's index, in the engine's order (see `_recommendable`).
 
 The partners read here are handed on with the facts, so a request that decides, records and
 words a decision loads each partner once.
@@ -14,13 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from .. import routing
 from ..errors import NotNow
 from ..extensions import db
-from ..models import Account, Deal, Partner, Relationship
+from ..models import Account, Deal, Partner, PartnerCoverage, Relationship
+from ..models.partners import ANYWHERE
+from ..routing.fulfilment import MAX_RECOMMENDATIONS
 from ..routing.names import company_key
 from ..vocabulary import OPEN_STATUSES
 from . import partner_requests, rules
@@ -50,8 +53,8 @@ def gather(deal: Deal, *, also: tuple[int, ...] = ()) -> Facts:
     )
     answer = deal.customer_answer
     preference = _preference(answer)
-    partners = _partners(deal, relationships, preference, also)
     declined, lapsed = partner_requests.declined_and_lapsed(deal.id)
+    partners = _partners(deal, relationships, preference, also, excluded={*declined, *lapsed})
     data = {
         "originator": _party(deal.originator, deal.originator_partner_id),
         "vendor_strength": account.vendor_strength or 0,
@@ -117,12 +120,11 @@ def _preference(answer) -> dict | None:
 
 
 def _partners(
-    deal: Deal, relationships: list[Relationship], preference: dict | None, also: tuple[int, ...]
+    deal: Deal, relationships: list[Relationship], preference: dict | None, also: tuple[int, ...], excluded: set[int]
 ) -> dict[int, Partner]:
-    if preference and preference["fulfilment"] == "any_partner":
-        # Any partner may be the one to recommend.
-        return {p.id: p for p in db.session.scalars(select(Partner))}
     ids = {row.partner_id for row in relationships if row.partner_id} | set(also)
+    if preference and preference["fulfilment"] == "any_partner":
+        ids |= _recommendable(deal.account, excluded)
     ids.update(p for p in (deal.originator_partner_id, preference and preference["partner_id"]) if p)
     typed = {row.partner_name for row in relationships if not row.partner_id and row.partner_name.strip()}
     if preference and preference["partner_name"]:
@@ -136,6 +138,47 @@ def _partners(
     if not conditions:
         return {}
     return {p.id: p for p in db.session.scalars(select(Partner).where(db.or_(*conditions)))}
+
+
+def _recommendable(account: Account, excluded: set[int]) -> set[int]:
+    """The partners a recommendation can name: the first MAX_RECOMMENDATIONS eligible ones in the engine's order —
+    covering the account's country and serving its vertical, then the country, then the vertical, then anywhere;
+    within each, the better tier, then who joined us first.
+
+    Each group is read from the front of partner_coverage's (kind, value, tier rank, partner) index, without those
+    found before it, and the next group only while places are left, so the eligible partners ranked first are found
+    exactly, whatever the number of partners. Partners with a relationship are read besides (`_partners`).
+    """
+    country = (account.country or "").strip().casefold()
+    vertical = (account.vertical or "").strip().casefold()
+    groups: list[tuple[tuple[str, str], ...]] = []
+    if country and vertical:
+        groups.append((("country", country), ("vertical", vertical)))
+    if country:
+        groups.append((("country", country),))
+    if vertical:
+        groups.append((("vertical", vertical),))
+    groups.append((ANYWHERE,))
+    found: list[int] = []
+    for (kind, value), *also_serves in groups:
+        rows = aliased(PartnerCoverage)
+        query = (
+            select(rows.partner_id)
+            .join(Partner, Partner.id == rows.partner_id)
+            .where(rows.kind == kind, rows.value == value, Partner.is_active.is_(True))
+        )
+        for other_kind, other_value in also_serves:
+            other = aliased(PartnerCoverage)
+            query = query.join(
+                other, and_(other.partner_id == rows.partner_id, other.kind == other_kind, other.value == other_value)
+            )
+        if passed := excluded | set(found):
+            query = query.where(rows.partner_id.not_in(passed))
+        query = query.order_by(rows.tier_rank, rows.partner_id).limit(MAX_RECOMMENDATIONS - len(found))
+        found += db.session.scalars(query)
+        if len(found) >= MAX_RECOMMENDATIONS:
+            break
+    return set(found)
 
 
 def open_deals_on(account: Account, *, besides: int | None = None) -> list[Deal]:

@@ -9,7 +9,7 @@ from .deals import Deal
 from .decisions import Decision, RulesOfEngagement
 from .outbox import OutboxMessage
 from .partner_requests import Document, PartnerRequest
-from .partners import Partner, PartnerUser, SignInLink, SignInRequest
+from .partners import Partner, PartnerCoverage, PartnerUser, SignInLink, SignInRequest
 from .registrations import Registration
 from .users import LoginAttempt, User
 from .webhooks import WebhookDelivery, WebhookEndpoint
@@ -30,6 +30,7 @@ __all__ = [
     "LoginAttempt",
     "OutboxMessage",
     "Partner",
+    "PartnerCoverage",
     "PartnerRequest",
     "PartnerUser",
     "Registration",

@@ -1,11 +1,17 @@
+from __future__ import annotations
+
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..extensions import db
+from ..routing.model import TIERS
 from .types import UTCDateTime, utcnow
 from .users import new_session_token
+
+# The coverage row every partner has, so "any partner, best tier first" is read by the same index.
+ANYWHERE = ("any", "")
 
 
 class Partner(db.Model):
@@ -23,8 +29,65 @@ class Partner(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    coverage: Mapped[list[PartnerCoverage]] = relationship(
+        back_populates="partner", cascade="all, delete-orphan", passive_deletes=True
+    )
+
     def __repr__(self) -> str:
         return f"<Partner {self.name}>"
+
+
+def coverage_of(countries, verticals, tier: str | None) -> dict[tuple[str, str], int]:
+    """Where a partner works, as its coverage rows: (kind, value) → the rank of its tier (0 best).
+
+    Values are compared as the engine compares them: stripped and case-folded.
+    """
+    rank = TIERS.index(tier) if tier in TIERS else len(TIERS) - 1
+    rows = {ANYWHERE: rank}
+    rows.update({("country", c.strip().casefold()): rank for c in countries or () if c.strip()})
+    rows.update({("vertical", v.strip().casefold()): rank for v in verticals or () if v.strip()})
+    return rows
+
+
+class PartnerCoverage(db.Model):
+    """One row per country and per vertical a partner serves, and one for anywhere, each with the partner's tier
+    rank: the partners to recommend for an account are the first rows of an index, whatever their number.
+
+    Kept by the partner itself (see `_keep_coverage`): never written directly.
+    """
+
+    __tablename__ = "partner_coverage"
+    __table_args__ = (Index("ix_partner_coverage_ranked", "kind", "value", "tier_rank", "partner_id"),)
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # country, vertical or any
+    value: Mapped[str] = mapped_column(String(120), primary_key=True)
+    tier_rank: Mapped[int] = mapped_column()
+
+    partner: Mapped[Partner] = relationship(back_populates="coverage")
+
+
+_COVERED = ("countries", "verticals", "tier")
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_coverage(session, flush_context, instances) -> None:
+    """Bring each new or changed partner's coverage rows in line with its countries, verticals and tier."""
+    for item in (*session.new, *session.dirty):
+        if not isinstance(item, Partner):
+            continue
+        state = inspect(item)
+        if not state.pending and not any(state.attrs[name].history.has_changes() for name in _COVERED):
+            continue
+        tier = item.tier or Partner.__table__.c.tier.default.arg
+        wanted = coverage_of(item.countries, item.verticals, tier)
+        kept = []
+        for row in item.coverage:
+            rank = wanted.pop((row.kind, row.value), None)
+            if rank is not None:
+                row.tier_rank = rank
+                kept.append(row)
+        item.coverage = kept + [PartnerCoverage(kind=k, value=v, tier_rank=r) for (k, v), r in wanted.items()]
 
 
 class PartnerUser(db.Model):
