@@ -11,6 +11,7 @@ from sqlalchemy import select
 from intake.deals import partners
 from intake.extensions import db
 from intake.models import Deal, Document, OutboxMessage, PartnerRequest
+from intake.models.outbox import OutboxAttachment
 from intake.models.types import utcnow
 
 from .test_routing_flow import route
@@ -101,6 +102,10 @@ def test_routing_mails_the_vendor_the_partner_and_the_customer(app, client, smtp
 
     # The PDFs were rendered once per copy, stored, and the deal page serves the stored bytes.
     assert db.session.query(Document).count() == 2
+    # Each message that sent one refers to the stored document: no message keeps a copy of its bytes.
+    sent = db.session.scalars(select(OutboxAttachment).where(OutboxAttachment.builder == "deal_summary")).all()
+    assert sent and all(row.document_id is not None and row.data is None for row in sent)
+    assert {row.content for row in sent} == {document.data for document in db.session.scalars(select(Document))}
     pdf = client.get(f"/deals/{seed_deal.id}/decisions/1/vendor.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert client.get(f"/deals/{seed_deal.id}/decisions/1/other.pdf").status_code == 404

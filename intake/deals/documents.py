@@ -8,10 +8,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError
 from ..extensions import db
+from ..mail import attachments
 from ..models import Decision as Version
 from ..models import Document
 from ..models.types import utcnow
-from ..pdf import render_pdf
 from . import audiences
 
 
@@ -30,21 +30,26 @@ def view(version: Version, copy: str) -> dict:
     raise DomainError(f"There is no {copy} copy of this decision.")
 
 
-def build(params: dict) -> tuple[str, str, bytes]:
-    """The attachment builder: the stored PDF for (decision version, copy), rendered the first time."""
+def build(params: dict) -> attachments.Kept:
+    """The attachment builder: the stored PDF for (decision version, copy), rendered the first time; the message
+    refers to it (every message of a copy sends the one stored document)."""
     version = db.session.get(Version, int(params["decision_id"]))
     copy = params["copy"]
-    document = stored(version.id, copy)
+    document = db.session.execute(  # its name and id: the bytes are read when sent, never copied
+        select(Document.id, Document.filename).where(Document.decision_id == version.id, Document.copy == copy)
+    ).one_or_none()
     if document is None:
+        from .. import pdf  # WeasyPrint is loaded by the worker that renders, never by a web process
+
         filename = f"deal-{version.deal_id}-v{version.version}-{copy}.pdf"
         html = render_template("pdf/deal_summary.html", s=view(version, copy), generated_at=utcnow())
-        document = Document(decision_id=version.id, copy=copy, filename=filename, data=render_pdf(html))
+        document = Document(decision_id=version.id, copy=copy, filename=filename, data=pdf.render_pdf(html))
         try:
             with db.session.begin_nested():
                 db.session.add(document)
         except IntegrityError:  # another worker stored it first: use theirs
             document = stored(version.id, copy)
-    return document.filename, "application/pdf", document.data
+    return attachments.Kept(document.filename, "application/pdf", document.id)
 
 
 def stored(version_id: int, copy: str) -> Document | None:

@@ -20,7 +20,6 @@ from ..mail import outbox
 from ..mail.attachments import Recipe
 from ..models import OutboxMessage, Partner, User
 from ..models.types import utcnow
-from ..pdf import render_pdf
 from . import ledger, scorecards
 
 CHART_QUARTERS = 4
@@ -78,8 +77,10 @@ def build(params: dict) -> tuple[str, str, bytes]:
     if partner is None:
         raise DomainError("That partner is no longer kept in Intake.")
     quarter = params["quarter"]
+    from .. import pdf  # WeasyPrint is loaded by the worker that renders, never by a web process
+
     html = render_template("pdf/partner_review.html", generated_at=utcnow(), **context(partner, quarter))
-    return filename(partner, quarter), "application/pdf", render_pdf(html)
+    return filename(partner, quarter), "application/pdf", pdf.render_pdf(html)
 
 
 def mail_to(manager: User, partner: Partner, quarter: str) -> bool:

@@ -2,7 +2,9 @@
 
 A recipe names a builder registered here and gives it JSON params; the worker calls
 the builder when it first sends the message and stores what it returns, so a PDF is
-rendered in the worker (never in a web request) and never twice. Register builders
+rendered in the worker (never in a web request) and never twice. A builder whose
+bytes are already kept in a stored document returns `Kept`: the message refers to
+that document, and no message keeps a copy of it. Register builders
 when the app is created (from an `init_app`), so the web process that queues and the
 worker that builds know the same names.
 """
@@ -19,7 +21,18 @@ from ..models.outbox import OutboxAttachment
 from . import headers
 
 Built = tuple[str, str, bytes]
-Builder = Callable[[dict[str, Any]], Built]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a builder returns when the bytes are a stored document's (`documents.id`)."""
+
+    filename: str
+    content_type: str
+    document_id: int
+
+
+Builder = Callable[[dict[str, Any]], "Built | Kept"]
 
 _builders: dict[str, Builder] = {}
 
@@ -83,16 +96,22 @@ def row_for(item: Stored | Recipe | Mapping[str, Any], position: int) -> OutboxA
 
 
 def build(row: OutboxAttachment, now: datetime) -> None:
-    """Turn a recipe row into stored bytes (the caller commits); a built row is left alone."""
-    if row.data is not None:
+    """Turn a recipe row into stored bytes, or a reference to the document that keeps them (the caller commits);
+    a built row is left alone."""
+    if row.data is not None or row.document_id is not None:
         return
     fn = _builders.get(row.builder or "")
     if fn is None:
         raise UnknownBuilder(row.builder)
-    name, kind, data = fn(dict(row.params or {}))
-    if not isinstance(data, bytes | bytearray):
-        raise TypeError(f"attachment builder {row.builder!r} returned {type(data).__name__}, not bytes")
+    built = fn(dict(row.params or {}))
+    if isinstance(built, Kept):
+        name, kind = built.filename, built.content_type
+        row.document_id = built.document_id
+    else:
+        name, kind, data = built
+        if not isinstance(data, bytes | bytearray):
+            raise TypeError(f"attachment builder {row.builder!r} returned {type(data).__name__}, not bytes")
+        row.data = bytes(data)
     row.filename = headers.filename(name)
     row.content_type = headers.content_type(kind)
-    row.data = bytes(data)
     row.built_at = now

@@ -46,7 +46,7 @@ from sqlalchemy.orm import selectinload
 from .. import background
 from ..extensions import db
 from ..failures import describe
-from ..models.outbox import OutboxMessage
+from ..models.outbox import OutboxAttachment, OutboxMessage
 from ..models.types import utcnow
 from ..text import one_line
 from . import attachments, delivery, headers, outbox
@@ -236,7 +236,8 @@ class _Job:
 
 
 def _envelope(message: OutboxMessage) -> Envelope | None:
-    if any(row.data is None for row in message.attachments):
+    contents = [row.content for row in message.attachments]
+    if any(content is None for content in contents):
         return None
     return Envelope(
         outbox_id=message.id,
@@ -246,7 +247,9 @@ def _envelope(message: OutboxMessage) -> Envelope | None:
         subject=message.subject,
         text=message.text_body,
         html=message.html_body,
-        attachments=tuple((row.filename, row.content_type, row.data or b"") for row in message.attachments),
+        attachments=tuple(
+            (row.filename, row.content_type, data) for row, data in zip(message.attachments, contents, strict=True)
+        ),
     )
 
 
@@ -254,7 +257,7 @@ def _load(ids: list[int], token: str) -> list[_Job]:
     messages = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token)
-        .options(selectinload(OutboxMessage.attachments))
+        .options(selectinload(OutboxMessage.attachments).selectinload(OutboxAttachment.document))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
     ).all()
     return [_Job(m.id, m.kind, m.attempts, _envelope(m)) for m in messages]

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .partner_requests import Document
 from .types import UTCDateTime, utcnow
 
 # pending → sending → sent; a transient failure goes back to pending with a later
@@ -71,8 +72,18 @@ class OutboxAttachment(db.Model):
     builder: Mapped[str | None] = mapped_column(String(60))
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A recipe whose bytes are a stored document (a deal summary) refers to it instead of keeping a copy.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
 
     message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
+    document: Mapped[Document | None] = relationship()
+
+    @property
+    def content(self) -> bytes | None:
+        """The bytes sent: kept on the row, or in the stored document it refers to; None until built."""
+        if self.data is not None:
+            return self.data
+        return self.document.data if self.document_id is not None else None
 
     @property
     def is_built(self) -> bool:

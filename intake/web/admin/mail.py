@@ -97,10 +97,11 @@ def mail_html(message_id: int):
 @bp.get("/mail/<id:message_id>/attachments/<id:attachment_id>")
 def mail_attachment(message_id: int, attachment_id: int):
     attachment = db.session.get(OutboxAttachment, attachment_id)
-    if attachment is None or attachment.outbox_message_id != message_id or attachment.data is None:
+    content = attachment.content if attachment is not None else None
+    if content is None or attachment.outbox_message_id != message_id:
         abort(404)
     return send_file(
-        BytesIO(attachment.data),
+        BytesIO(content),
         mimetype=attachment.content_type or "application/octet-stream",
         as_attachment=True,
         download_name=attachment.filename or f"attachment-{attachment.id}",
