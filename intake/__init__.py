@@ -13,8 +13,12 @@ from . import extensions as ext
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the app: load settings, wire extensions, blueprints, error pages and commands."""
+def create_app(config: dict | None = None, *, commands: bool = True) -> Flask:
+    """Build the app: load settings, wire extensions, blueprints, error pages and commands.
+
+    App servers build it without the command-line tools (`commands=False`, see intake/wsgi.py): the migrations
+    (Alembic) are only needed by `flask db …`, and a web process that never loads them stays smaller.
+    """
     app = Flask(
         __name__,
         instance_path=os.environ.get("INTAKE_INSTANCE_PATH") or str(ROOT / "instance"),
@@ -34,7 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_templates(app)
     register_blueprints(app)
     register_errors(app)
-    register_cli(app)
+    if commands:
+        register_cli(app)
     register_logging(app)
     register_background_work(app)
     return app
@@ -44,7 +49,6 @@ def register_extensions(app: Flask) -> None:
     from . import auth, i18n, models  # noqa: F401  (models register their tables)
 
     ext.db.init_app(app)
-    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.login_manager.init_app(app)
@@ -101,8 +105,12 @@ def register_errors(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from flask_migrate import Migrate
+
     from . import cli
 
+    # `flask db upgrade` and the rest; migrations run in batch mode, as SQLite alters tables that way.
+    Migrate(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     cli.init_app(app)
 
 
