@@ -13,7 +13,8 @@ write bumps the deal's `lock_version`, which takes the deal's row lock on Postgr
 database's write lock on SQLite, then re-reads the deal and checks the guard. Two tabs, a double
 click or two servers are thereby applied one after the other, and the second sees what the first
 did: it is refused with a clear message (`ChangedMeanwhile`) or finds nothing left to do — never a
-duplicate, never a 5xx.
+duplicate, never a 5xx. A request that knows it will change the deal takes the lock before it reads
+the deal at all (`lock_before_reading`): what it reads is then current, and `begin` reads nothing again.
 """
 
 from __future__ import annotations
@@ -41,17 +42,45 @@ CLOSABLE = ("routed", "accepted")
 OUTCOMES = ("won", "lost")
 
 
-def lock(deal: Deal) -> str:
-    """Take the deal's write lock for the rest of the transaction and re-read it; return its status then.
-
-    Everything read before the lock may be stale, so the session forgets it and reads it again.
-    """
-    db.session.execute(
+def _take_lock(*conditions) -> int:
+    """Bump lock_version of the deal the conditions select: its row lock (PostgreSQL), the write lock (SQLite)."""
+    result = db.session.execute(
         update(Deal)
-        .where(Deal.id == deal.id)
+        .where(*conditions)
         .values(lock_version=Deal.lock_version + 1)
         .execution_options(synchronize_session=False)
     )
+    return result.rowcount
+
+
+def _held(deal_id: int) -> bool:
+    """Whether this transaction took the deal's lock before reading it (so what it read is current)."""
+    transaction, ids = db.session.info.get("deals_locked_before_reading", (None, ()))
+    return transaction is db.session().get_transaction() and deal_id in ids
+
+
+def lock_before_reading(deal_id: int, *conditions) -> bool:
+    """Take the deal's write lock before the deal is read in this transaction; False when no deal matches
+    (`conditions` narrow it, e.g. to the deals a rep may see). `lock` and `begin` then read nothing again."""
+    if not _take_lock(Deal.id == deal_id, *conditions):
+        return False
+    transaction, ids = db.session.info.get("deals_locked_before_reading", (None, set()))
+    if transaction is not db.session().get_transaction():
+        ids = set()
+    ids.add(deal_id)
+    db.session.info["deals_locked_before_reading"] = (db.session().get_transaction(), ids)
+    return True
+
+
+def lock(deal: Deal) -> str:
+    """Take the deal's write lock for the rest of the transaction and re-read it; return its status then.
+
+    Everything read before the lock may be stale, so the session forgets it and reads it again — unless the lock
+    was taken before the deal was read (`lock_before_reading`).
+    """
+    if _held(deal.id):
+        return deal.status
+    _take_lock(Deal.id == deal.id)
     db.session.expire_all()
     try:
         return deal.status

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..matching import normalise_company
 from ..models import Account, AuditEvent, Credit, Deal, OutboxMessage, User
 from ..models.types import utcnow
+from . import lifecycle
 
 # How long deals have waited for the customer's answer, in days: (label, from, to).
 WAITING = (("up to 3 days", 0, 3), ("4 to 7 days", 4, 7), ("8 to 14 days", 8, 14), ("over 14 days", 15, None))
@@ -93,12 +94,18 @@ def visible_deals(user: User) -> Select:
     return query
 
 
-def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False) -> Deal:
+def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False, to_change: bool = False) -> Deal:
     """The deal, if this user may see it; another rep's deal is as good as missing.
 
     With `with_answers`, the account and partner rows come in the same round trip,
-    as every questionnaire page needs them for its progress stepper.
+    as every questionnaire page needs them for its progress stepper. With `to_change`,
+    the deal's write lock is taken before it is read (see lifecycle), for a request
+    that changes it: the change then reads the deal once.
     """
+    if to_change:
+        mine = () if user.is_admin else (Deal.rep_id == user.id,)
+        if not lifecycle.lock_before_reading(deal_id, *mine):
+            abort(404)
     query = visible_deals(user).where(Deal.id == deal_id)
     if with_answers:
         query = query.options(selectinload(Deal.account), selectinload(Deal.landscape))

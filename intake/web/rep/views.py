@@ -352,9 +352,9 @@ def _render_section(deal, key: str, form, *, form_errors=(), incomplete=None, su
 @bp.route("/deals/<id:deal_id>/<key>", methods=["GET", "POST"])
 @keeps_answers
 def section(deal_id: int, key: str):
-    deal = queries.get_deal_or_404(current_user, deal_id, with_answers=True)
     if key not in SECTION_KEYS:
         abort(404)
+    deal = queries.get_deal_or_404(current_user, deal_id, with_answers=True, to_change=request.method == "POST")
     if deal.status not in lifecycle.EDITABLE:
         flash("This deal has left the questionnaire; its answers can no longer be changed here.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
