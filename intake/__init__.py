@@ -78,6 +78,11 @@ def register_request_policies(app: Flask) -> None:
 
 def register_templates(app: Flask) -> None:
     from . import vocabulary
+    from .web import fields
+
+    # Every form field is shown by one function: {{ field(form.email, autocomplete="username") }}.
+    app.add_template_global(fields.field, "field")
+    app.add_template_global(fields.errors, "field_errors")
 
     # Templates read product words from the one vocabulary: `deal.status|words("status")`.
     app.add_template_filter(vocabulary.words, "words")
