@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
 from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from ..extensions import db
 from ..matching import normalise_company
@@ -97,7 +97,7 @@ def visible_deals(user: User) -> Select:
 def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False, to_change: bool = False) -> Deal:
     """The deal, if this user may see it; another rep's deal is as good as missing.
 
-    With `with_answers`, the account and partner rows come in the same round trip,
+    With `with_answers`, the account and partner rows come in the same statement,
     as every questionnaire page needs them for its progress stepper. With `to_change`,
     the deal's write lock is taken before it is read (see lifecycle), for a request
     that changes it: the change then reads the deal once.
@@ -108,8 +108,9 @@ def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False, to_
             abort(404)
     query = visible_deals(user).where(Deal.id == deal_id)
     if with_answers:
-        query = query.options(selectinload(Deal.account), selectinload(Deal.landscape))
-    deal = db.session.scalar(query)
+        # One statement: a deal has one account and a handful of partner rows.
+        query = query.options(joinedload(Deal.account), joinedload(Deal.landscape))
+    deal = db.session.execute(query).unique().scalar_one_or_none()
     if deal is None:
         abort(404)
     return deal
