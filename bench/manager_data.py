@@ -1,6 +1,6 @@
-"""The channel manager's data set for bench/run.py's manager part, written next to the demo data.
+"""The channel manager's data set for the manager_pages and growth parts, written next to the demo data.
 
-    python bench/manager_data.py [--deals 100000] [--partners 1000]
+    python -m bench.manager_data [--deals 100000] [--partners 1000]
 
 Builds, with the database's bulk path (bench/setup_data.py's Writer: sqlite3 executemany, or
 PostgreSQL COPY), two years of a channel programme: --partners partners (each with a partner user,
@@ -47,7 +47,9 @@ from itertools import accumulate
 from random import Random
 
 from flask import current_app
-from setup_data import (
+from sqlalchemy import func, select
+
+from bench.setup_data import (
     COUNTRIES,
     SIZE_BANDS,
     TIERS,
@@ -61,8 +63,6 @@ from setup_data import (
     reset_sequences,
     settle,
 )
-from sqlalchemy import func, select
-
 from intake import create_app, routing, tokens
 from intake.deals import credit, rules, snapshot
 from intake.deals.facts import Facts

@@ -1,17 +1,17 @@
-"""Data for bench/run.py, written into the benchmark's temporary database next to the demo data.
+"""Data for the bench's parts, written into the part's temporary database next to the demo data.
 
-    python bench/setup_data.py customer-link
+    python -m bench.setup_data customer-link
         Issue a customer link for the first demo deal awaiting the customer's answer, as a rep
         would (deals.customer.create_link); print JSON {token, deal_id, partner_id}.
 
-    python bench/setup_data.py routing [--scale S] [--pool N]
+    python -m bench.setup_data routing [--scale S] [--pool N]
         Build the routing data set (10,000 partners, 100,000 accounts, 1,000,000 account–partner
         relationships, 100,000 open deals, at --scale 1) with the database's bulk path: sqlite3
         executemany, or PostgreSQL COPY. Every column is filled as the app fills it: the partners'
         and accounts' keys with the routing engine's own key functions, each decision's snapshot
         in the shape intake.deals.snapshot builds (checked against it on one decision), each deal's
         lock_version as the app's writes leave it. Print JSON: the counts, and the ids
-        bench/routing_bench.py and the HTTP runs need.
+        bench/routing_in_process.py, bench/growth_in_process.py and the HTTP runs need.
 
 Run it with the same INTAKE_* environment as the server: the link's token derives from the secret key.
 Progress goes to stderr; stdout carries only the JSON.

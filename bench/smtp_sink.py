@@ -1,4 +1,4 @@
-"""A loopback SMTP server for bench/run.py's outbox part: accepts every message, keeps none.
+"""A loopback SMTP server for the bench's outbox part (bench/outbox_in_process.py): accepts every message, keeps none.
 
     python bench/smtp_sink.py PORT
 

@@ -1,4 +1,4 @@
--- wrk script for bench/run.py: send one kind of request and check every answer.
+-- wrk script for bench/load.py: send one kind of request and check every answer.
 --
 -- Arguments (after `--`): METHOD STATUS LOCATION COOKIE BODY [PATH FIRST COUNT THREADS]
 --   STATUS    the status every response must have (200 for a page, 302 for a save);

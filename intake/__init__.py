@@ -58,7 +58,7 @@ def register_extensions(app: Flask) -> None:
     from .mail import attachments, worker
     from .webhooks import delivery as webhook_delivery
 
-    attachments.register("deal_summary", documents.build)
+    attachments.register("deal_summary", documents.build, find=documents.find)
     attachments.register("partner_review", reviews.build)
     worker.deliver_also("webhooks", webhook_delivery.batch)
     if app.config["PROXY_COUNT"]:

@@ -33,23 +33,33 @@ def view(version: Version, copy: str) -> dict:
 def build(params: dict) -> attachments.Kept:
     """The attachment builder: the stored PDF for (decision version, copy), rendered the first time; the message
     refers to it (every message of a copy sends the one stored document)."""
+    kept = find(params)
+    if kept is not None:
+        return kept
     version = db.session.get(Version, int(params["decision_id"]))
     copy = params["copy"]
-    document = db.session.execute(  # its name and id: the bytes are read when sent, never copied
-        select(Document.id, Document.filename).where(Document.decision_id == version.id, Document.copy == copy)
-    ).one_or_none()
-    if document is None:
-        from .. import pdf  # WeasyPrint is loaded by the worker that renders, never by a web process
+    from .. import pdf  # WeasyPrint is loaded by the worker that renders, never by a web process
 
-        filename = f"deal-{version.deal_id}-v{version.version}-{copy}.pdf"
-        html = render_template("pdf/deal_summary.html", s=view(version, copy), generated_at=utcnow())
-        document = Document(decision_id=version.id, copy=copy, filename=filename, data=pdf.render_pdf(html))
-        try:
-            with db.session.begin_nested():
-                db.session.add(document)
-        except IntegrityError:  # another worker stored it first: use theirs
-            document = stored(version.id, copy)
+    filename = f"deal-{version.deal_id}-v{version.version}-{copy}.pdf"
+    html = render_template("pdf/deal_summary.html", s=view(version, copy), generated_at=utcnow())
+    document = Document(decision_id=version.id, copy=copy, filename=filename, data=pdf.render_pdf(html))
+    try:
+        with db.session.begin_nested():
+            db.session.add(document)
+    except IntegrityError:  # another worker stored it first: use theirs
+        document = stored(version.id, copy)
     return attachments.Kept(document.filename, "application/pdf", document.id)
+
+
+def find(params: dict) -> attachments.Kept | None:
+    """The stored PDF for (decision version, copy), if it was rendered: its name and id (the bytes are read when
+    the message is sent, never copied)."""
+    found = db.session.execute(
+        select(Document.id, Document.filename).where(
+            Document.decision_id == int(params["decision_id"]), Document.copy == params["copy"]
+        )
+    ).one_or_none()
+    return attachments.Kept(found.filename, "application/pdf", found.id) if found else None
 
 
 def stored(version_id: int, copy: str) -> Document | None:

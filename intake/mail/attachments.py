@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..extensions import db
+from ..models import Document
 from ..models.outbox import OutboxAttachment
 from . import headers
 
@@ -34,7 +36,10 @@ class Kept:
 
 Builder = Callable[[dict[str, Any]], "Built | Kept"]
 
+Finder = Callable[[dict[str, Any]], "Kept | None"]
+
 _builders: dict[str, Builder] = {}
+_finders: dict[str, Finder] = {}
 
 
 class UnknownBuilder(LookupError):
@@ -58,9 +63,17 @@ class Recipe:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def register(name: str, fn: Builder) -> None:
-    """Make a builder available to recipes under `name` (registering again replaces it, as each app is created)."""
+def register(name: str, fn: Builder, *, find: Finder | None = None) -> None:
+    """Make a builder available to recipes under `name` (registering again replaces it, as each app is created).
+
+    `find`, when given, returns the stored document a recipe's bytes already are (or None) without building
+    anything: the worker refers a whole batch's messages to their documents with it before sending (`refer`).
+    """
     _builders[name] = fn
+    if find is None:
+        _finders.pop(name, None)
+    else:
+        _finders[name] = find
 
 
 def is_registered(name: str) -> bool:
@@ -95,6 +108,28 @@ def row_for(item: Stored | Recipe | Mapping[str, Any], position: int) -> OutboxA
     return OutboxAttachment(position=position, builder=item.builder, params=params)
 
 
+def _keep(row: OutboxAttachment, kept: Kept, now: datetime) -> None:
+    # The document itself (one read per document, whatever the number of rows): its bytes go out with the message.
+    row.document = db.session.get(Document, kept.document_id)
+    row.filename = headers.filename(kept.filename)
+    row.content_type = headers.content_type(kept.content_type)
+    row.built_at = now
+
+
+def refer(rows: list[OutboxAttachment], now: datetime) -> None:
+    """Refer each recipe row whose document is already stored to that document (the caller commits), looking each
+    recipe up once: the messages of one decision and copy share one lookup and nothing is rendered."""
+    found: dict[tuple[str, str], Kept | None] = {}
+    for row in rows:
+        if row.data is not None or row.document_id is not None or row.builder not in _finders:
+            continue
+        recipe = (row.builder, json.dumps(row.params or {}, sort_keys=True))
+        if recipe not in found:
+            found[recipe] = _finders[row.builder](dict(row.params or {}))
+        if found[recipe] is not None:
+            _keep(row, found[recipe], now)
+
+
 def build(row: OutboxAttachment, now: datetime) -> None:
     """Turn a recipe row into stored bytes, or a reference to the document that keeps them (the caller commits);
     a built row is left alone."""
@@ -105,13 +140,12 @@ def build(row: OutboxAttachment, now: datetime) -> None:
         raise UnknownBuilder(row.builder)
     built = fn(dict(row.params or {}))
     if isinstance(built, Kept):
-        name, kind = built.filename, built.content_type
-        row.document_id = built.document_id
-    else:
-        name, kind, data = built
-        if not isinstance(data, bytes | bytearray):
-            raise TypeError(f"attachment builder {row.builder!r} returned {type(data).__name__}, not bytes")
-        row.data = bytes(data)
+        _keep(row, built, now)
+        return
+    name, kind, data = built
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError(f"attachment builder {row.builder!r} returned {type(data).__name__}, not bytes")
     row.filename = headers.filename(name)
     row.content_type = headers.content_type(kind)
+    row.data = bytes(data)
     row.built_at = now

@@ -253,13 +253,16 @@ def _envelope(message: OutboxMessage) -> Envelope | None:
     )
 
 
-def _load(ids: list[int], token: str) -> list[_Job]:
+def _load(ids: list[int], token: str, now: datetime) -> list[_Job]:
+    """The claimed messages, ready to send where they can be: recipes whose document is stored refer to it now
+    (the caller commits), so only a document not rendered yet is built message by message (`_build`)."""
     messages = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token)
         .options(selectinload(OutboxMessage.attachments).selectinload(OutboxAttachment.document))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
     ).all()
+    attachments.refer([row for message in messages for row in message.attachments], now)
     return [_Job(m.id, m.kind, m.attempts, _envelope(m)) for m in messages]
 
 
@@ -480,7 +483,7 @@ def work_batch(
     sent_at: datetime | None = None  # set once the message in hand is delivered
     note = ""
     try:
-        jobs = _load(ids, token)
+        jobs = _load(ids, token, claimed_at)
         db.session.commit()  # the snapshot is taken: hold no transaction open while sending
         with _cut_short_on_stop(stop, sink, settings.stop_seconds), sink, _Deliveries() as deliveries:
             while jobs:

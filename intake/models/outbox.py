@@ -83,7 +83,7 @@ class OutboxAttachment(db.Model):
         """The bytes sent: kept on the row, or in the stored document it refers to; None until built."""
         if self.data is not None:
             return self.data
-        return self.document.data if self.document_id is not None else None
+        return self.document.data if self.document is not None else None
 
     @property
     def is_built(self) -> bool:

@@ -1,8 +1,8 @@
-"""The outbox part of bench/run.py: the worker against raw Flask-Mail, and the PDF's render time.
+"""The outbox part's in-process measurements: the worker against raw Flask-Mail, and the PDF's render time.
 
-    python bench/mail_bench.py --messages N --rounds R
+    python -m bench.outbox_in_process --messages N --rounds R
 
-Run with the app's INTAKE_* environment on a migrated database with the demo data (bench/run.py
+Run with the app's INTAKE_* environment on a migrated database with the demo data (bench/outbox.py
 does both). It starts bench/smtp_sink.py, a discarding aiosmtpd server, in a process of its own
 on a free loopback port and stops it at the end; the app is pointed at it
 (INTAKE_MAIL_SERVER=127.0.0.1).

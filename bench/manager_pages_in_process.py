@@ -1,19 +1,21 @@
 """The manager part's in-process measurements: the channel manager's pages, their SQL and its plans.
 
-    python bench/manager_bench.py --partner N [--repetitions 5]
+    python -m bench.manager_pages_in_process [--partner N] [--repetitions 5]
 
-Run with the app's INTAKE_* environment on the data set bench/manager_data.py built; bench/run.py
-does both, before the HTTP runs. Signed in as the channel manager (Flask test client), for each of
+Run with the app's INTAKE_* environment on the data set bench/manager_data.py built (and, for the
+statement counts to compare with, on the demo data alone); bench/manager_pages.py does both, before
+the HTTP runs. Signed in as the channel manager (Flask test client), for each of
 
     GET /dashboard                          the whole pipeline (rep.dashboard_page)
     GET /admin/ledger                       the reciprocity ledger, every partner
-    GET /admin/partners/<N>/scorecard       the scorecard of partner N (the run gives the busiest)
+    GET /admin/partners/<N>/scorecard       the scorecard of partner N (default: the one with
+                                            the most credit rows)
 
 1. the page once cold (the process's first: templates compiled on the way), then --repetitions
    times: the median and slowest time, and the page's size;
 2. the SQL of one request, captured by a before_cursor_execute listener: the statements by kind,
    any run more than twice (an N+1), and each distinct SELECT EXPLAINed (EXPLAIN QUERY PLAN on
-   SQLite, EXPLAIN on PostgreSQL: bench/routing_bench.explain), every scan named with its table's size,
+   SQLite, EXPLAIN on PostgreSQL: bench/sql.py), every scan named with its table's size,
    and timed alone: run on the driver with its parameters, every row fetched (median of 3), which
    tells the database's share of the page from Python's (the ORM, the page's own sums, the template),
    and the rows it returns.
@@ -26,15 +28,15 @@ import json
 import statistics
 import sys
 import time
-from collections import Counter
 
-from routing_bench import Capture, csrf_from, explain
+from sqlalchemy import func, select
 
+from bench.load import MANAGER, csrf_token
+from bench.sql import Capture, distinct_selects, explain, statement_kinds, timed_alone
 from intake import create_app
 from intake.extensions import db
+from intake.models import Credit, Partner
 
-MANAGER_EMAIL = "manager@example.com"
-PASSWORD = "intake-demo"
 PAGES = (
     ("dashboard", "/dashboard"),
     ("ledger", "/admin/ledger"),
@@ -46,12 +48,13 @@ def log(message: str) -> None:
     print(f"  [manager] {message}", file=sys.stderr, flush=True)
 
 
-def signed_in(app):
+def signed_in(app, account: dict = MANAGER):
+    """A test client signed in as `account` (the channel manager by default)."""
     client = app.test_client()
-    token = csrf_from(client.get("/login"))
-    response = client.post("/login", data={"email": MANAGER_EMAIL, "password": PASSWORD, "csrf_token": token})
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={**account, "csrf_token": token})
     if response.status_code != 302 or "/login" in response.headers.get("Location", ""):
-        raise SystemExit(f"signing in as {MANAGER_EMAIL} answered {response.status_code}")
+        raise SystemExit(f"signing in as {account['email']} answered {response.status_code}")
     return client
 
 
@@ -72,12 +75,8 @@ def page(client, path: str, repetitions: int) -> dict:
     db.session.remove()
     with Capture() as statements:
         get(client, path)
-    kinds = Counter(statement.split(None, 1)[0].upper() for statement, _ in statements)
-    repeated = Counter(" ".join(statement.split()) for statement, _ in statements)
-    selects = {}
-    for statement, parameters in statements:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.setdefault(" ".join(statement.split()), (statement, parameters))
+    kinds, repeated = statement_kinds(statements)
+    selects = distinct_selects(statements)
     return {
         "path": path,
         "cold_ms": round(cold * 1000, 1),
@@ -86,40 +85,39 @@ def page(client, path: str, repetitions: int) -> dict:
         "repetitions": repetitions,
         "bytes": size,
         "statements": len(statements),
-        "by_kind": dict(kinds.most_common()),
-        "repeated": {sql: n for sql, n in repeated.most_common() if n > 2},
+        "by_kind": kinds,
+        "repeated": repeated,
         "plans": [
             {**plan, "alone_ms": ms, "rows_returned": rows}
-            for plan, (ms, rows) in zip(explain(list(selects.values())), timed(list(selects.values())), strict=True)
+            for plan, (ms, rows) in zip(explain(selects), timed_alone(selects), strict=True)
         ],
     }
 
 
-def timed(statements: list[tuple[str, object]], runs: int = 3) -> list[tuple[float, int]]:
-    """Each statement run alone on the driver, all its rows fetched: the median of `runs` in ms, and its rows."""
-    found = []
-    with db.engine.connect() as conn:
-        for statement, parameters in statements:
-            times = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                rows = len(conn.exec_driver_sql(statement, parameters).all())
-                times.append(time.perf_counter() - started)
-            found.append((round(statistics.median(times) * 1000, 2), rows))
-    return found
+def busiest_partner() -> int:
+    """The partner with the most credit rows (the first partner when none has any)."""
+    row = db.session.execute(
+        select(Credit.partner_id, func.count())
+        .where(Credit.partner_id.is_not(None))
+        .group_by(Credit.partner_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).first()
+    return row[0] if row else db.session.scalar(select(func.min(Partner.id)))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--partner", type=int, required=True, help="the partner whose scorecard is measured")
+    parser.add_argument("--partner", type=int, help="the partner whose scorecard is measured (default: the busiest)")
     parser.add_argument("--repetitions", type=int, default=5)
     args = parser.parse_args()
     app = create_app()
     result = {}
     with app.app_context():
+        partner = args.partner or busiest_partner()
         client = signed_in(app)
         for name, path in PAGES:
-            path = path.format(partner=args.partner)
+            path = path.format(partner=partner)
             result[name] = page(client, path, args.repetitions)
             r = result[name]
             log(f"GET {path}: {r['median_ms']} ms median, {r['statements']} statements, {r['bytes']:,} bytes")

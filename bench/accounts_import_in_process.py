@@ -1,8 +1,8 @@
 """The import part: importing accounts from CSV, rows per second, against a bare yardstick.
 
-    python bench/import_bench.py [--rows 100000]
+    python -m bench.accounts_import_in_process [--rows 100000]
 
-Run with the app's INTAKE_* environment on a migrated database with the demo data (bench/run.py
+Run with the app's INTAKE_* environment on a migrated database with the demo data (bench/accounts_import.py
 prepares it). Writes a CSV of --rows accounts (name, domain, country, vertical, size band, the
 owner's email, the vendor's strength; every tenth without a domain), then, in this process:
 

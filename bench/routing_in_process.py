@@ -1,10 +1,10 @@
 """The routing part's in-process measurements: a deal's facts gathered and decided, and the SQL it takes.
 
-    python bench/routing_bench.py --pool-first N --pool-count N --page-deal N --any-partner-deal N
-                                  --route-deal N [--repetitions 400]
+    python -m bench.routing_in_process --pool-first N --pool-count N --page-deal N --any-partner-deal N
+                                       --route-deal N [--repetitions 400]
 
-Run with the app's INTAKE_* environment on the data set bench/setup_data.py routing built (the
-ids are the ones it printed); bench/run.py does both, before the HTTP runs.
+Run with the app's INTAKE_* environment on the data set `python -m bench.setup_data routing` built
+(the ids are the ones it printed); bench/routing.py does both, before the HTTP runs.
 
 1. decisions.propose(deal) in its two halves, timed apart on a fresh session each time: gather
    the facts (intake.deals.facts.gather: every row read, and the engine's typed input made), then
@@ -14,7 +14,7 @@ ids are the ones it printed); bench/run.py does both, before the HTTP runs.
    two halves decided. The same for the deal whose customer asks us to recommend a partner
    (any_partner), for which every partner is read.
 2. The SQL one cold propose() issues, deal lookup included, captured by a before_cursor_execute
-   listener, each statement EXPLAINed (EXPLAIN QUERY PLAN on SQLite): which index, or SCAN.
+   listener, each statement EXPLAINed (bench/sql.py; EXPLAIN QUERY PLAN on SQLite): which index, or SCAN.
 3. One whole route request through the Flask test client, signed in as the rep: its statements
    by kind, any run more than twice (an N+1), and the plans of its other SELECTs.
 
@@ -23,14 +23,15 @@ Prints JSON on stdout; progress on stderr.
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import time
 from collections import Counter
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from bench.load import csrf_token
+from bench.sql import Capture, distinct_selects, explain, statement_kinds
 from intake import create_app, routing
 from intake.deals import decisions
 from intake.deals import facts as deal_facts
@@ -89,21 +90,6 @@ def timed_proposals(deal_ids: list[int], repetitions: int) -> dict:
     }
 
 
-class Capture:
-    """The SQL statements run on the engine while in use (a before_cursor_execute listener)."""
-
-    def __enter__(self) -> list[tuple[str, object]]:
-        self.statements: list[tuple[str, object]] = []
-        event.listen(db.engine, "before_cursor_execute", self.capture)
-        return self.statements
-
-    def capture(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.statements.append((statement, parameters))
-
-    def __exit__(self, *exc) -> None:
-        event.remove(db.engine, "before_cursor_execute", self.capture)
-
-
 def captured_statements(deal_id: int) -> list[tuple[str, object]]:
     """The SQL one cold propose() issues, deal lookup included (as the request's own lookup)."""
     db.session.remove()
@@ -130,58 +116,17 @@ def route_request(app, deal_id: int) -> dict:
         elapsed = time.perf_counter() - started
     if response.status_code != 302 or not response.headers["Location"].endswith(f"/deals/{deal_id}#routing"):
         raise SystemExit(f"routing deal {deal_id} in process answered {response.status_code}")
-    kinds = Counter(statement.split(None, 1)[0].upper() for statement, _ in statements)
-    repeated = Counter(" ".join(statement.split()) for statement, _ in statements)
-    selects = {}
-    for statement, parameters in statements:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.setdefault(" ".join(statement.split()), (statement, parameters))
+    kinds, repeated = statement_kinds(statements)
     return {
         "cold_ms": round(elapsed * 1000, 1),  # the process's first route: templates compiled on the way
-        "statements": dict(kinds.most_common()),
-        "repeated": {sql: n for sql, n in repeated.most_common() if n > 2},
-        "plans": explain(list(selects.values())),
+        "statements": kinds,
+        "repeated": repeated,
+        "plans": explain(distinct_selects(statements)),
     }
 
 
 def csrf_from(response) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
-    if match is None:
-        raise SystemExit(f"no CSRF token on {response.request.path}")
-    return match.group(1)
-
-
-def explain(statements: list[tuple[str, object]]) -> list[dict]:
-    """Each statement's plan, summarised: which index each table is searched by, or SCAN."""
-    dialect = db.engine.dialect.name
-    sizes: dict[str, int] = {}
-    plans = []
-    with db.engine.connect() as conn:
-
-        def size(table: str) -> int:
-            if table not in sizes:
-                sizes[table] = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
-            return sizes[table]
-
-        for statement, parameters in statements:
-            if dialect == "sqlite":
-                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-                steps = [row[3] for row in rows]
-                scans = [(s.split()[1], s) for s in steps if s.startswith("SCAN ") and len(s.split()) > 1]
-            else:
-                rows = conn.exec_driver_sql("EXPLAIN (COSTS OFF) " + statement, parameters).all()
-                steps = [row[0].strip().removeprefix("->").strip() for row in rows]
-                nodes = ("Hash", "Nested Loop", "Merge", "Sort", "Limit", "Aggregate")
-                steps = [s for s in steps if "Scan" in s or (s.startswith(nodes) and ":" not in s)]
-                scans = [(s.split(" on ")[1].split()[0], s) for s in steps if "Seq Scan on " in s]
-            plans.append(
-                {
-                    "sql": " ".join(statement.split()),
-                    "plan": steps,
-                    "scans": [{"table": t, "rows": size(t), "step": step} for t, step in scans],
-                }
-            )
-    return plans
+    return csrf_token(response.get_data(as_text=True))
 
 
 def measure(app, args) -> dict:
