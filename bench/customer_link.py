@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from bench.compare import print_table, ratio, run_targets
 from bench.load import Browser, Probe, csrf_token
 from bench.questionnaire import hello_probes
-from bench.servers import in_process, prepare_database, server_env
+from bench.servers import INTAKE_APP, in_process, prepare_database, server_env
 from bench.summary import PartResult, at_least
 
 MARK = 0.8
@@ -92,7 +92,7 @@ def run(options, workdir: Path) -> PartResult:
         ("bare flask", "bench.baseline_apps:create_hello()", hello_probes),
         ("bare form", "bench.baseline_apps:create_answer_form()", answer_form_probes),
         ("bare form + write", f"bench.baseline_apps:create_answer_form_write({str(yardstick)!r})", answer_write_probes),
-        ("intake", "intake:create_app()", link_probes),
+        ("intake", INTAKE_APP, link_probes),
     )
     run = run_targets(targets, env, workdir, {"link": link}, options.load, options)
     page, answer = ratio(run, "GET", "bare form"), ratio(run, "POST", "bare form + write")

@@ -34,6 +34,7 @@ from pathlib import Path
 from bench.load import MANAGER, Browser, Probe, measure
 from bench.servers import (
     ENGINES,
+    INTAKE_APP,
     WORKERS,
     crashes,
     database,
@@ -91,7 +92,7 @@ def measure_engine(engine: str, options, workdir: Path) -> dict:
             page["statements_demo_data"] = small[name]["statements"]
         results = {}
         log = Path(workdir, f"gunicorn-manager-{engine}.log")
-        with gunicorn("intake:create_app()", env, log) as server:
+        with gunicorn(INTAKE_APP, env, log) as server:
             for name, probe in manager_probes(server.port, pages).items():
                 # A page of seconds gets a longer run, so p50 and p99 rest on more than a couple of requests.
                 seconds = REQUESTS * pages[name]["median_ms"] / 1000 / options.manager_connections

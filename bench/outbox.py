@@ -79,8 +79,9 @@ def report(details: dict) -> None:
         )
     print(
         '  (the mark is >= 0.80x. "As queued": each message carries the app\'s deal_summary recipe for one'
-        " decision whose PDF is already rendered and stored, so the worker looks it up, stores it on the"
-        " message and commits, as for every message after the first of a decision and copy; raw Flask-Mail"
+        " decision whose PDF is already rendered and stored, so the worker refers the batch's messages to the"
+        " stored document (one lookup per recipe), as for every message after the first of a decision and copy;"
+        " raw Flask-Mail"
         " attaches the same bytes, already in memory. Rendering is not in these runs: see below.)"
     )
     r = details["render"]

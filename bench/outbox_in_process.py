@@ -153,7 +153,7 @@ def measure(args, sink: SmtpSink) -> dict:
         arrived(pending)
         model = db.session.get(OutboxMessage, model_id, populate_existing=True)
         to, subject, text, html = list(model.recipients), model.subject, model.text_body, model.html_body
-        pdf_name, pdf = model.attachments[0].filename, model.attachments[0].data
+        pdf_name, pdf = model.attachments[0].filename, model.attachments[0].content
         recipe = Recipe("deal_summary", {"decision_id": decision.id, "copy": "vendor"})
         stored = Stored(pdf_name, "application/pdf", pdf)
         log(f"deal {decision.deal_id} routed; its {pending} messages sent in {first_s:.2f} s (PDFs built)")

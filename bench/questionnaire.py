@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from bench.compare import print_table, ratio, run_targets
 from bench.load import Browser, Probe, csrf_token
-from bench.servers import prepare_database, server_env
+from bench.servers import INTAKE_APP, prepare_database, server_env
 from bench.summary import PartResult, at_least
 
 MARK = 0.8
@@ -111,7 +111,7 @@ def run(options, workdir: Path) -> PartResult:
             f"bench.baseline_apps:create_form_write({section!r}, {str(yardstick)!r})",
             form_write_probes,
         ),
-        ("intake", "intake:create_app()", section_probes),
+        ("intake", INTAKE_APP, section_probes),
     )
     run = run_targets(targets, env, workdir, {"section": section}, options.load, options)
     page, save = ratio(run, "GET", "bare form"), ratio(run, "POST", "bare form + write")

@@ -39,7 +39,7 @@ from urllib.parse import urlencode
 from bench.compare import print_table, run_targets
 from bench.load import Browser, Pool, Probe, csrf_token
 from bench.questionnaire import hello_probes, section_probes
-from bench.servers import ENGINES, database, engines, in_process, label, prepare_database, server_env
+from bench.servers import ENGINES, INTAKE_APP, database, engines, in_process, label, prepare_database, server_env
 from bench.sql import SMALL_TABLE, print_plans, scans_of, short_sql
 from bench.summary import BenchError, PartResult, at_most, below
 
@@ -88,7 +88,7 @@ def measure_engine(engine: str, options, workdir: Path) -> dict:
         data["setup_s"] = round(time.perf_counter() - started, 1)
         targets = (
             ("bare flask", "bench.baseline_apps:create_hello()", hello_probes),
-            ("intake", "intake:create_app()", deal_probes),
+            ("intake", INTAKE_APP, deal_probes),
         )
         run = run_targets(targets, env, workdir, {"data": data}, options.load, options)
     return {"engine": engine, "database": where, **data, **run}

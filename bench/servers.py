@@ -35,6 +35,8 @@ from bench.summary import BenchError
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 WORKERS = 2
+# Intake as app servers run it (intake/wsgi.py): the whole app without its command-line tools.
+INTAKE_APP = "intake.wsgi:app"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
