@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from intake.deals.queries import HISTORY_SHOWN
 from intake.extensions import db
 from intake.models import Account, AuditEvent, Deal, Relationship
 
@@ -322,6 +323,17 @@ def test_every_change_is_in_the_deal_history(client, draft):
     assert [e.changes["business_impact"] for e in events] == [["", "First"], ["First", "Second"]]
     page = client.get(f"/deals/{draft.id}").get_data(as_text=True)
     assert "First → Second" in page
+
+
+def test_the_deal_page_shows_the_latest_changes_of_a_long_history(client, draft):
+    saves = HISTORY_SHOWN + 1
+    for n in range(saves):
+        save(client, draft, "need", {"business_impact": f"Take {n}"})
+    page = client.get(f"/deals/{draft.id}").get_data(as_text=True)
+    assert f"Take {saves - 2} → Take {saves - 1}" in page
+    assert page.count("Business impact:") == HISTORY_SHOWN  # the first save and the creation are left out
+    # Every save and the draft's creation are kept; the page shows the latest.
+    assert f"The latest {HISTORY_SHOWN} of {saves + 1} changes." in page
 
 
 def test_a_section_post_without_a_valid_csrf_token_keeps_the_answers(client, draft):

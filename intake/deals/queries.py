@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from ..extensions import db
@@ -152,15 +152,32 @@ def credits_in_force(deal_ids: list[int]) -> dict[int, list[Credit]]:
     return found
 
 
-def deal_history(deal: Deal) -> list[AuditEvent]:
-    return list(
+# The deal page shows this many of the latest changes: a deal saved a thousand times shows a page, not a book.
+HISTORY_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class History:
+    events: list[AuditEvent]  # the latest HISTORY_SHOWN, newest first
+    total: int
+
+
+def deal_history(deal: Deal) -> History:
+    """The deal's latest changes, newest first, and how many there are in all (the audit trail keeps every one)."""
+    about = (AuditEvent.entity == "deal", AuditEvent.entity_id == deal.id)
+    events = list(
         db.session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.entity == "deal", AuditEvent.entity_id == deal.id)
+            .where(*about)
             .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.partner_user))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(HISTORY_SHOWN)
         )
     )
+    total = len(events)
+    if total == HISTORY_SHOWN:
+        total = db.session.scalar(select(func.count()).select_from(AuditEvent).where(*about))
+    return History(events, total)
 
 
 def account_for(account_id: int) -> Account | None:
