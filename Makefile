@@ -62,7 +62,13 @@ $(PAGE_TOOLS): tests/browser/package.json tests/browser/package-lock.json
 test: $(STAMP) $(MO) $(PAGE_TOOLS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) $(MO)
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP) $(MO)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)

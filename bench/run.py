@@ -12,7 +12,8 @@ The parts, one module each (its docstring says what it measures and how):
     import          bench/accounts_import.py   100,000 accounts from CSV
     outbox          bench/outbox.py            the outbox worker vs raw Flask-Mail, the PDF's rendering
     growth          bench/growth.py            proposal, deal page and dashboard at 1x, 10x, 100x the data
-    mixed           bench/mixed_load.py        mixed load and a worker's memory (skipped until it is there)
+    mixed           bench/mixed_load.py        mixed load under gunicorn (2 and 4 workers, SQLite and PostgreSQL),
+                                               a web worker's memory
 
 Shared machinery: bench/summary.py (the part interface, Row, the summary table), bench/load.py
 (probes, wrk and the Python client, Result), bench/servers.py (gunicorn, ports, databases, the app's
@@ -28,7 +29,6 @@ reported (and the exit status is 1); the others still run.
 
 import argparse
 import importlib
-import importlib.util
 import json
 import os
 import shutil
@@ -44,7 +44,7 @@ if __package__ in (None, ""):
 
 from bench import load  # noqa: E402
 from bench.servers import ROOT, WORKERS  # noqa: E402
-from bench.summary import BenchError, Row, as_dicts, not_measured, print_summary, rows_of  # noqa: E402
+from bench.summary import BenchError, Row, as_dicts, print_summary, rows_of  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 PARTS = {
@@ -58,24 +58,15 @@ PARTS = {
     "mixed": "bench.mixed_load",
 }
 DATABASE_PARTS = {"routing", "manager", "import", "growth", "mixed"}
-# The summary's rows of a part whose module is not in bench/ yet.
-NOT_THERE_YET = {
-    "mixed": (
-        ("memory of a web worker after start-up and 1,000 mixed requests (RSS)", "≤ 70 MB"),
-        ("mixed load rows", "as bench/mixed_load.py reports"),
-    ),
-}
 
 
 def part_module(name: str):
-    """The part's module, imported now; None if it is not in bench/ (yet)."""
-    if importlib.util.find_spec(PARTS[name]) is None:
-        return None
+    """The part's module, imported now."""
     return importlib.import_module(PARTS[name])
 
 
 def parse_options(argv: list[str]) -> tuple[argparse.Namespace, dict]:
-    """The options, and the chosen parts' modules (None for one not there). Only chosen parts are imported."""
+    """The options, and the chosen parts' modules. Only chosen parts are imported."""
     first = argparse.ArgumentParser(add_help=False)
     first.add_argument("--only", choices=PARTS, action="append")
     chosen = first.parse_known_args(argv)[0].only or list(PARTS)
@@ -86,28 +77,24 @@ def parse_options(argv: list[str]) -> tuple[argparse.Namespace, dict]:
     parser.add_argument("--only", choices=PARTS, action="append", help="run this part (repeatable); default: all")
     parser.add_argument(
         "--database-url",
-        help="run the routing, manager, import and growth parts on this PostgreSQL server too (a database is "
-        "created there for each and dropped)",
+        help="run the routing, manager, import, growth and mixed parts on this PostgreSQL server too (a database "
+        "is created there for each and dropped)",
     )
     parser.add_argument("--connections", type=int, default=8, help="connections of the HTTP load")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring")
     parser.add_argument("--duration", type=int, default=6, help="seconds measured per target and request")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto", help="the load client")
     for name, module in modules.items():
-        if module is not None and hasattr(module, "add_arguments"):
+        if hasattr(module, "add_arguments"):
             module.add_arguments(parser.add_argument_group(f"the {name} part ({PARTS[name]})"))
     options = parser.parse_args(argv)
     if options.database_url and not DATABASE_PARTS & set(chosen):
-        parser.error("--database-url is for the routing, manager, import and growth parts: add one to --only")
+        parser.error("--database-url is for the routing, manager, import, growth and mixed parts: add one to --only")
     return options, {name: modules[name] for name in chosen}
 
 
 def run_part(name: str, module, options, workdir: Path) -> tuple[list[Row], dict, str | None]:
     """Run one part and print its details; its rows, details and, if it failed, why."""
-    if module is None:
-        why = f"{PARTS[name].replace('.', '/')}.py is not in bench/ yet"
-        print(f"\n{name}: skipped — {why}", flush=True)
-        return [not_measured(name, measure, target, why) for measure, target in NOT_THERE_YET.get(name, ())], {}, None
     print(f"--- {name} ({PARTS[name]}) ---", file=sys.stderr, flush=True)
     workdir.mkdir()
     try:

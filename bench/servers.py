@@ -10,8 +10,11 @@
   `python -m bench.<module>` with the app's environment; its JSON answer.
 - database(engine, ...): a SQLite file in the part's folder, or with --database-url a PostgreSQL
   database created for the run (intake_bench_<random>) and dropped after it.
-- gunicorn(app, env, log): `gunicorn -w 2` (sync workers) on a free 127.0.0.1 port, stopped with its
-  workers on exit; crashes(log) and worker_deaths(log) read the workers that died out of its log.
+- gunicorn(app, env, log): `gunicorn -w 2` (sync workers; `workers` to change it) on a free 127.0.0.1
+  port, stopped with its workers on exit; crashes(log) and worker_deaths(log) read the workers that
+  died out of its log.
+- smtp_sink(): bench/smtp_sink.py, a loopback SMTP server that accepts every message and keeps none,
+  in a process of its own; it counts what arrived.
 """
 
 import http.client
@@ -46,11 +49,15 @@ class Server:
     port: int
     process: subprocess.Popen
 
+    def worker_pids(self) -> list[int]:
+        """The gunicorn master's children: its web workers (Linux /proc)."""
+        pid = self.process.pid
+        return sorted(int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
     def cpu_seconds(self) -> float:
         """CPU time used so far by the gunicorn workers (Linux /proc)."""
-        pid = self.process.pid
         ticks = 0
-        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        for child in self.worker_pids():
             fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
@@ -159,7 +166,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app: str, env: dict, log: Path) -> Iterator[Server]:
+def gunicorn(app: str, env: dict, log: Path, workers: int = WORKERS) -> Iterator[Server]:
     """Serve `app` (e.g. "intake:create_app()") with gunicorn on a free loopback port; stop it on exit."""
     port = free_port()
     command = [
@@ -167,7 +174,7 @@ def gunicorn(app: str, env: dict, log: Path) -> Iterator[Server]:
         "-m",
         "gunicorn",
         "-w",
-        str(WORKERS),
+        str(workers),
         "-b",
         f"{HOST}:{port}",
         "--graceful-timeout",
@@ -219,6 +226,41 @@ def stop(server: subprocess.Popen) -> None:
     with suppress(ProcessLookupError):
         os.killpg(server.pid, signal.SIGKILL)
     server.wait()
+
+
+class SmtpSink:
+    """bench/smtp_sink.py running: its port, and how many messages it has accepted so far."""
+
+    def __init__(self, process: subprocess.Popen, port: int):
+        self.process, self.port = process, port
+
+    def messages(self) -> int:
+        self.process.stdin.write("count\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline().split()[0])
+
+
+@contextmanager
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A discarding SMTP server on a free loopback port, in a process of its own; stopped on exit."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH / "smtp_sink.py"), str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        if process.stdout.readline().strip() != "ready":
+            raise BenchError("bench/smtp_sink.py did not start")
+        yield SmtpSink(process, port)
+    finally:
+        with suppress(OSError):
+            process.stdin.close()  # its signal to end
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+        stop(process)
 
 
 def crashes(log: Path) -> list[str]:

@@ -61,10 +61,6 @@ def below(part: str, measure: str, value: float, mark: float, unit: str, *, note
     return Row(part, measure, value, unit, f"< {mark:g} {unit}", value < mark, note)
 
 
-def not_measured(part: str, measure: str, target: str, why: str) -> Row:
-    return Row(part, measure, None, "", target, None, why)
-
-
 def as_dicts(rows: list[Row]) -> list[dict]:
     return [asdict(row) for row in rows]
 
