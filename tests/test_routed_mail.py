@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from jinja2.filters import do_filesizeformat
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -109,6 +110,27 @@ def test_routing_mails_the_vendor_the_partner_and_the_customer(app, client, smtp
     pdf = client.get(f"/deals/{seed_deal.id}/decisions/1/vendor.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert client.get(f"/deals/{seed_deal.id}/decisions/1/other.pdf").status_code == 404
+
+
+def test_the_channel_manager_reads_and_downloads_a_summary_sent_by_reference(
+    app, client, smtp, make_seed_deal, make_user
+):
+    deal = make_seed_deal()
+    route(client, deal)
+    deliver(app)
+    row = db.session.scalars(
+        select(OutboxAttachment)
+        .join(OutboxMessage)
+        .where(OutboxMessage.deal_id == deal.id, OutboxMessage.kind == "routed_vendor")
+    ).one()
+    document = db.session.get(Document, row.document_id)
+    manager = app.test_client()
+    manager.submit("/login", {"email": make_user("admin").email, "password": "correct horse battery"})
+    page = manager.get(f"/admin/mail/{row.outbox_message_id}")
+    assert page.status_code == 200
+    assert do_filesizeformat(len(document.data)) in page.get_data(as_text=True)  # the stored document's size
+    download = manager.get(f"/admin/mail/{row.outbox_message_id}/attachments/{row.id}")
+    assert download.status_code == 200 and download.data == document.data
 
 
 def test_the_partner_copy_hides_the_customer_contact_without_consent(app, client, smtp, make_seed_deal):

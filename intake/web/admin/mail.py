@@ -9,6 +9,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from ...extensions import db
 from ...mail import outbox
+from ...models import Document
 from ...models.outbox import OutboxAttachment, OutboxMessage
 from ...vocabulary import MAIL_STATUS
 from ..forms import ButtonForm
@@ -66,12 +67,13 @@ def _message_or_404(message_id: int) -> OutboxMessage:
 @bp.get("/mail/<id:message_id>")
 def mail_message(message_id: int):
     message = _message_or_404(message_id)
+    # Each file's size, its own bytes or the stored document's it refers to, counted in the database.
     sizes = {
         attachment_id: size
         for attachment_id, size in db.session.execute(
-            select(OutboxAttachment.id, func.length(OutboxAttachment.data)).where(
-                OutboxAttachment.outbox_message_id == message.id
-            )
+            select(OutboxAttachment.id, func.coalesce(func.length(OutboxAttachment.data), func.length(Document.data)))
+            .outerjoin(Document, Document.id == OutboxAttachment.document_id)
+            .where(OutboxAttachment.outbox_message_id == message.id)
         )
     }
     return render_template("admin/mail_message.html", message=message, sizes=sizes, button=ButtonForm())
