@@ -138,7 +138,8 @@ class Builder:
         "originator_partner_id origin_channel origin_date pain_points pain_other business_impact incumbent "
         "solutions estimated_value currency close_date budget has_decision_maker decision_maker decision_process "
         "competitors next_step next_step_date partners_known completed_at created_at updated_at hold_reason "
-        "lock_version returned_reason closed_on final_value lost_reason status_changed_at",
+        "lock_version returned_reason closed_on final_value lost_reason status_changed_at routed_at route_leader "
+        "route_fulfiller",
         "registrations": "id deal_id partner_id partner_user_id form_key account_name domain registered_at clashed "
         "notes reminded_at expired_at",
         "relationships": "id account_id deal_id partner_id partner_name strength since source does_what notes "
@@ -163,6 +164,8 @@ class Builder:
         self.first = quarter_start(self.now, 7)  # decided_at spreads over 8 calendar quarters
         self.ids = {table: next_id(table) for table in self.TABLES}
         self.rows: dict[str, list] = {table: [] for table in self.TABLES}
+        # The route each deal keeps beside its credit in force (credit.record sets it): deal id → its three columns.
+        self.routes: dict[int, tuple] = {}
         self.counts: Counter = Counter()
         self.statuses: Counter = Counter()
         self.routes: Counter = Counter()
@@ -757,6 +760,10 @@ class Builder:
             if decision.status != "routable":
                 continue
             closing = in_force and outcome is not None
+            if in_force:
+                # As credit.record keeps it: a routed decision naming no fulfiller counts as the vendor fulfilling.
+                fulfiller = decision.fulfilment.kind if decision.fulfilment is not None else "vendor"
+                self.routes[d["id"]] = (w.value(version["at"]), decision.leader.kind, fulfiller)
             for party, earned in credit.earned(decision, version["originator"]):
                 self.rows["credits"].append(
                     (
@@ -855,6 +862,7 @@ class Builder:
     # --- writing --------------------------------------------------------------------------
 
     def flush(self) -> None:
+        self.rows["deals"] = [(*row, *self.routes.pop(row[0], (None, None, None))) for row in self.rows["deals"]]
         for table in self.TABLES:
             rows = self.rows.get(table)
             if rows:
@@ -924,6 +932,13 @@ def check(builder: Builder) -> dict:
         if not set(asked) <= set(version.routing.acting_partner_ids()):
             raise SystemExit(f"decision {decision_id}: requests to {asked}, not to the partners acting")
     db.session.remove()
+    # Every deal with a lead credit in force keeps its route beside it, as credit.record keeps it.
+    routed = db.session.scalar(select(func.count()).select_from(Deal).where(Deal.route_leader.is_not(None)))
+    leads = db.session.scalar(
+        select(func.count()).select_from(Credit).where(Credit.credit == "lead", Credit.in_force.is_(True))
+    )
+    if routed != leads:
+        raise SystemExit(f"{routed:,} deals keep a route, but {leads:,} lead credits are in force")
     busiest = db.session.execute(
         select(Credit.partner_id, func.count())
         .where(Credit.partner_id.is_not(None))

@@ -73,7 +73,12 @@ def explain(statements: list[tuple[str, object]]) -> list[dict]:
             if dialect == "sqlite":
                 rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
                 steps = [row[3] for row in rows]
-                scans = [(s.split()[1], s) for s in steps if s.startswith("SCAN ") and len(s.split()) > 1]
+                # "SCAN CONSTANT ROW" is a statement made only of counts of subqueries: it reads no table.
+                scans = [
+                    (s.split()[1], s)
+                    for s in steps
+                    if s.startswith("SCAN ") and len(s.split()) > 1 and not s.startswith("SCAN CONSTANT ROW")
+                ]
             else:
                 rows = conn.exec_driver_sql("EXPLAIN (COSTS OFF) " + statement, parameters).all()
                 steps = [row[0].strip().removeprefix("->").strip() for row in rows]

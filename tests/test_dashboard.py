@@ -2,11 +2,15 @@
 
 from datetime import timedelta
 
-from intake.deals import dashboard, partner_requests
+from sqlalchemy import select
+
+from intake.deals import dashboard, partner_requests, partners
+from intake.extensions import db
+from intake.models import Credit
 from intake.models.types import utcnow
 
 from .conftest import sign_in, statements_to_get
-from .deal_steps import route
+from .deal_steps import close, request_to, route
 
 
 def test_the_dashboard_counts_the_pipeline_as_counted_by_hand(
@@ -113,3 +117,35 @@ def test_the_dashboard_draws_routes_by_quarter_from_the_credit_recorded(app, rep
     assert drawn.find("svg:title", ns).text == "Deals routed per quarter, by route"
     assert quarter in [t.text for t in drawn.findall("svg:text", ns)]
     assert f'<th scope="row">{quarter}</th><td>0</td><td>1</td><td>1</td><td>0</td>' in page
+
+
+def _route_of_the_credit_in_force(deal):
+    """The route as the credit records say it: the lead credit in force, and its decision's fulfilment credit."""
+    lead = db.session.scalar(select(Credit).filter_by(deal_id=deal.id, credit="lead", in_force=True))
+    if lead is None:
+        return None
+    fulfils = db.session.scalar(select(Credit).filter_by(decision_id=lead.decision_id, credit="fulfilment"))
+    return (lead.decided_at, lead.party, fulfils.party if fulfils else "vendor")
+
+
+def test_the_route_a_deal_keeps_is_the_route_of_its_credit_in_force(rep, ready, thames):
+    deal = route(ready(partner=thames, strength=5, originator="customer", origin_channel="referral"), rep)
+
+    def kept():
+        return None if deal.routed_at is None else (deal.routed_at, deal.route_leader, deal.route_fulfiller)
+
+    assert kept() == _route_of_the_credit_in_force(deal) == (deal.decisions[-1].decided_at, "partner", "partner")
+
+    # Thames declines: the credit ends, and the deal is no route until it is routed again.
+    partners.decline(request_to(deal), reason="No capacity this quarter.")
+    db.session.commit()
+    assert deal.status == "ready_to_route" and kept() is None and _route_of_the_credit_in_force(deal) is None
+    assert dashboard.routes_by_quarter(dashboard.Scope()) == []
+
+    route(deal, rep)  # without Thames: the vendor leads and fulfils
+    assert kept() == _route_of_the_credit_in_force(deal) == (deal.decisions[-1].decided_at, "vendor", "vendor")
+    close(deal, rep, "won", 1000)  # closed credit stays in force: the route stays, no longer worked
+    assert kept() == _route_of_the_credit_in_force(deal)
+    assert dashboard.build(dashboard.Scope()).routes == {}
+    [(_, counts)] = dashboard.routes_by_quarter(dashboard.Scope())
+    assert counts[("vendor", "vendor")] == 1 and sum(counts.values()) == 1

@@ -85,3 +85,35 @@ def test_decisions_made_before_credit_records_get_the_credit_they_earned_on_upgr
         assert {row[8] for row in written} >= {None, "won", "lost"}  # the demo holds open, won and lost deals
         assert backfilled == written
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_deals_routed_before_they_kept_their_route_get_it_from_the_credit_in_force_on_upgrade(
+    make_empty_database, engine
+):
+    """The demo's deals routed by today's services, their route dropped (the schema before), upgraded again: the
+    route read back from each deal's credit in force is the route the credit module kept."""
+    from intake import demo_data
+
+    url = make_empty_database(engine)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    query = "SELECT id, routed_at, route_leader, route_fulfiller FROM deals ORDER BY id"
+    with app.app_context():
+        upgrade()
+        demo_data.load()
+        db.session.commit()
+        with db.engine.connect() as connection:
+            kept = [tuple(row) for row in connection.execute(db.text(query))]
+        db.session.remove()
+        downgrade(revision="0016")
+        upgrade()
+        with db.engine.connect() as connection:
+            backfilled = [tuple(row) for row in connection.execute(db.text(query))]
+        # The demo holds deals with no credit in force, and routes of each kind of leader and fulfiller.
+        assert {(leader, fulfiller) for _, _, leader, fulfiller in kept} >= {
+            (None, None),
+            ("vendor", "partner"),
+            ("partner", "partner"),
+        }
+        assert backfilled == kept
+        db.engine.dispose()

@@ -6,6 +6,10 @@ for its relationship `relationship`. A new version supersedes the credit of the 
 or lost closes the credit in force with the date and the final value; a deal that goes back to
 routing ends it (the partner that declined or lapsed earns nothing from it), and a withdrawn deal
 closes it as withdrawn. Written in the transaction of the change, by the modules that make it.
+
+The deal keeps the route of the credit in force beside it (`routed_at`, `route_leader`,
+`route_fulfiller`), set and cleared here with that credit and nowhere else: the dashboard counts
+routes from these columns by index instead of joining each lead credit to its fulfilment credit.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ def record(deal: Deal, version: Version, decision: Decision, originator: Party) 
     _end(deal)
     if decision.status != "routable":
         return
+    deal.routed_at = version.decided_at
+    deal.route_leader = decision.leader.kind
+    # A routed decision that names no fulfiller counts as the vendor fulfilling.
+    deal.route_fulfiller = decision.fulfilment.kind if decision.fulfilment is not None else "vendor"
     for party, credit in earned(decision, originator):
         db.session.add(
             Credit(
@@ -54,6 +62,7 @@ def record(deal: Deal, version: Version, decision: Decision, originator: Party) 
 
 
 def _end(deal: Deal) -> None:
+    deal.routed_at = deal.route_leader = deal.route_fulfiller = None
     db.session.execute(
         update(Credit)
         .where(Credit.deal_id == deal.id, Credit.in_force.is_(True), Credit.outcome.is_(None))

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from .. import quarters
 from ..extensions import db
-from ..models import Credit, Deal, OutboxMessage, PartnerRequest, Registration
+from ..models import Deal, OutboxMessage, PartnerRequest, Registration
 from ..models.types import utcnow
 from ..vocabulary import DEAL_STATUS, HOLD_REASON
 from . import partner_requests, registrations
@@ -64,81 +64,81 @@ def build(scope: Scope, *, now: datetime | None = None) -> Dashboard:
     )
 
 
-def _route_rows(scope: Scope, conditions, *, by_quarter: bool = False):
-    """Deals by who leads and who fulfils under the decision in force, counted in the database: each deal's lead
-    credit, with its decision's fulfilment credit beside it (none: the vendor fulfils)."""
-    lead, fulfils = aliased(Credit), aliased(Credit)
-    fulfiller = func.coalesce(fulfils.party, "vendor")
-    keys = [lead.party, fulfiller]
-    if by_quarter:
-        keys = [func.extract("year", lead.decided_at), func.extract("month", lead.decided_at), *keys]
-    query = (
-        select(*keys, func.count())
-        .select_from(lead)
-        .join(Deal, Deal.id == lead.deal_id)
-        # A decision's credits are in force or ended together: the lead's decision says it for both.
-        .outerjoin(fulfils, and_(fulfils.decision_id == lead.decision_id, fulfils.credit == "fulfilment"))
-        .where(lead.credit == "lead", lead.in_force.is_(True), *conditions(lead))
-        .group_by(*keys)
-    )
-    return db.session.execute(scope.apply(query)).all()
+def _counted(scope: Scope, cells: dict) -> dict:
+    """The deals of each cell (a key and its conditions on the deal), all counted in one statement.
 
-
-def _routes(scope: Scope) -> dict[tuple[str, str], int]:
-    rows = _route_rows(scope, lambda lead: (lead.outcome.is_(None), Deal.status.in_(("routed", "accepted"))))
-    return {(leader, fulfiller): count for leader, fulfiller, count in rows}
+    Each cell is a count of its own over a range of one index (the deals' indexes on status and a date, or on
+    the route): counting a range costs a fraction of grouping every row of it by an expression of its date.
+    """
+    counts = [
+        scope.apply(select(func.count()).select_from(Deal).where(*conditions)).scalar_subquery()
+        for conditions in cells.values()
+    ]
+    return dict(zip(cells, db.session.execute(select(*counts)).one(), strict=True))
 
 
 ROUTES = (("vendor", "vendor"), ("vendor", "partner"), ("partner", "partner"), ("partner", "vendor"))
+
+
+def _on(route: tuple[str, str]) -> tuple:
+    leader, fulfiller = route
+    return (Deal.route_leader == leader, Deal.route_fulfiller == fulfiller)
+
+
+def _routes(scope: Scope) -> dict[tuple[str, str], int]:
+    """Routed deals still worked, by who leads and who fulfils under the decision in force."""
+    cells = {route: (Deal.status.in_(("routed", "accepted")), *_on(route)) for route in ROUTES}
+    return {route: count for route, count in _counted(scope, cells).items() if count}
+
+
+def _quarters(now: datetime, shown: int) -> list[tuple[str, datetime, datetime]]:
+    """The last `shown` quarters, oldest first: (name, first moment, first moment of the next)."""
+    return [
+        (quarters.of(quarters.start(now, back)), quarters.start(now, back), quarters.start(now, back - 1))
+        for back in range(shown - 1, -1, -1)
+    ]
 
 
 def routes_by_quarter(
     scope: Scope, *, shown: int = 4, now: datetime | None = None
 ) -> list[tuple[str, dict[tuple[str, str], int]]]:
     """Deals routed in each of the last quarters (those with any), by who leads and who fulfils, from the credit
-    recorded; a deal routed again counts in the quarter of its decision in force."""
-    first = quarters.start(now or utcnow(), shown - 1)
-    counts: dict[str, dict[tuple[str, str], int]] = {}
-    for year, month, leader, fulfiller, count in _route_rows(
-        scope, lambda lead: (lead.decided_at >= first,), by_quarter=True
-    ):
-        per_quarter = counts.setdefault(quarters.of_month(int(year), int(month)), dict.fromkeys(ROUTES, 0))
-        if (leader, fulfiller) in per_quarter:
-            per_quarter[leader, fulfiller] += count
-    return sorted(counts.items())
+    in force (the route the deal keeps beside it); a deal routed again counts in the quarter of its decision in
+    force."""
+    shown_quarters = _quarters(now or utcnow(), shown)
+    cells = {
+        (quarter, route): (*_on(route), Deal.routed_at >= first, Deal.routed_at < after)
+        for quarter, first, after in shown_quarters
+        for route in ROUTES
+    }
+    counts = _counted(scope, cells)
+    by_quarter = [(quarter, {route: counts[quarter, route] for route in ROUTES}) for quarter, _, _ in shown_quarters]
+    return [(quarter, per_route) for quarter, per_route in by_quarter if any(per_route.values())]
 
 
 def pipeline_by_quarter(scope: Scope, *, shown: int = 4, now: datetime | None = None) -> list[tuple[str, dict]]:
     """The deals started in each of the last quarters, by where they stand now (PIPELINE's stages), in one
-    statement grouped in the database."""
-    now = now or utcnow()
-    first = quarters.start(now, shown - 1)
-    year, month = func.extract("year", Deal.created_at), func.extract("month", Deal.created_at)
-    rows = db.session.execute(
-        scope.apply(
-            select(year, month, Deal.status, func.count())
-            .where(Deal.created_at >= first)
-            .group_by(year, month, Deal.status)
-        )
-    )
-    stage_of = {status: stage for stage, statuses in PIPELINE for status in statuses}
-    counts = {quarters.of(quarters.start(now, back)): {stage: 0 for stage, _ in PIPELINE} for back in range(shown)}
-    for y, m, status, count in rows:
-        quarter = quarters.of_month(int(y), int(m))
-        if quarter in counts:
-            counts[quarter][stage_of[status]] += count
-    return sorted(counts.items())
+    statement."""
+    shown_quarters = _quarters(now or utcnow(), shown)
+    cells = {
+        (quarter, stage): (Deal.status.in_(statuses), Deal.created_at >= first, Deal.created_at < after)
+        for quarter, first, after in shown_quarters
+        for stage, statuses in PIPELINE
+    }
+    counts = _counted(scope, cells)
+    return [(quarter, {stage: counts[quarter, stage] for stage, _ in PIPELINE}) for quarter, _, _ in shown_quarters]
 
 
 def _waiting(scope: Scope, now: datetime) -> list[tuple[str, int, int | None, int]]:
-    since = db.session.scalars(
-        scope.apply(select(Deal.status_changed_at).where(Deal.status == "awaiting_customer"))
-    ).all()
-    days = [(now - moment).days for moment in since]
-    return [
-        (label, low, high, sum(1 for d in days if d >= low and (high is None or d <= high)))
-        for label, low, high in WAITING
-    ]
+    """The deals awaiting the customer, by how many whole days they have waited (WAITING's ranges), as the deal
+    list's `waiting` filter reads them (Scope.apply)."""
+    cells = {}
+    for label, low, high in WAITING:
+        waited = [Deal.status == "awaiting_customer", Deal.status_changed_at <= now - timedelta(days=low)]
+        if high is not None:
+            waited.append(Deal.status_changed_at > now - timedelta(days=high + 1))
+        cells[label, low, high] = waited
+    return [(label, low, high, count) for (label, low, high), count in _counted(scope, cells).items()]
 
 
 def _queues(scope: Scope) -> dict[str, tuple[int, datetime | None]]:
@@ -177,7 +177,6 @@ def awaited(
         .options(
             selectinload(PartnerRequest.partner),
             selectinload(PartnerRequest.deal).selectinload(Deal.account),
-            selectinload(PartnerRequest.deal).selectinload(Deal.decisions),
             selectinload(PartnerRequest.deal).selectinload(Deal.rep),
         )
         .order_by(PartnerRequest.expires_at, PartnerRequest.id)

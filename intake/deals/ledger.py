@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import Credit, Deal, Partner
 
 SIDES = ("brought", "given")  # the partner brought the vendor / the vendor brought the partner
+COUNTED = ("origination", "lead", "fulfilment")  # the credits _side puts on a side
 
 
 @dataclass
@@ -82,7 +83,9 @@ def _rows(partner_id: int | None = None, partner_ids: list[int] | None = None):
             Credit.final_value,
             Credit.decided_at,
         )
-        .where(Credit.party == "partner", Credit.in_force.is_(True))
+        # Relationship credit counts on neither side; naming the kinds that do also lets a page of partners be
+        # read by ix_credits_partner_id_credit_in_force (SQLite read every credit in force otherwise).
+        .where(Credit.party == "partner", Credit.in_force.is_(True), Credit.credit.in_(COUNTED))
         .order_by(Credit.decided_at, Credit.id)
     )
     if partner_id is not None:

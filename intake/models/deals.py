@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -10,8 +10,18 @@ from .types import UTCDateTime, utcnow
 
 class Deal(db.Model):
     __tablename__ = "deals"
-    # A discarded draft's id is never given to a new deal: its history stays its own.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # The dashboard counts its figures as ranges of these (a count per cell of a chart), never row by row:
+        # the deals started in a quarter, by status;
+        Index("ix_deals_status_created_at", "status", "created_at"),
+        # the deals routed in a quarter, by route; and the deals still worked, by route.
+        Index("ix_deals_route_leader_route_fulfiller_routed_at", "route_leader", "route_fulfiller", "routed_at"),
+        Index("ix_deals_status_route_leader_route_fulfiller", "status", "route_leader", "route_fulfiller"),
+        # the deals awaiting the customer, by how long they have waited.
+        Index("ix_deals_status_status_changed_at", "status", "status_changed_at"),
+        # A discarded draft's id is never given to a new deal: its history stays its own.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Changed only by intake.deals.lifecycle (statuses: intake.vocabulary.DEAL_STATUS).
@@ -66,6 +76,13 @@ class Deal(db.Model):
     closed_on: Mapped[date | None] = mapped_column(Date)
     final_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     lost_reason: Mapped[str] = mapped_column(Text, default="")
+
+    # The route of the decision whose credit is in force, kept with that credit by intake.deals.credit (and
+    # by nothing else): when it was decided, who leads and who fulfils (vendor or partner). None while no
+    # credit is in force: before routing, while held, and once the deal went back to routing.
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    route_leader: Mapped[str | None] = mapped_column(String(10))
+    route_fulfiller: Mapped[str | None] = mapped_column(String(10))
 
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the status last changed (set with it by intake.deals.lifecycle): how long a deal has waited.

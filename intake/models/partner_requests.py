@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -14,6 +14,11 @@ class PartnerRequest(db.Model):
     """
 
     __tablename__ = "partner_requests"
+    __table_args__ = (
+        # The requests still awaited (no response yet), soonest deadline first: the dashboard's and the
+        # responses queue's, read from here rather than from every routed deal's requests.
+        Index("ix_partner_requests_response_expires_at_id", "response", "expires_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)

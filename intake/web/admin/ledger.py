@@ -33,7 +33,8 @@ PARTNERS_PER_PAGE = 25
 def reciprocity_ledger():
     """The ledger of one partner, or of every partner with credit, a page of partners at a time."""
     partner_id = _partner_filter()
-    partners = db.session.scalars(select(Partner).order_by(Partner.name)).all()
+    # The filter's choices: a name and an id are all it shows of every partner.
+    partners = db.session.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
     pagination = None
     if partner_id is not None:
         lines = ledger.lines(partner_id=partner_id)

@@ -169,7 +169,8 @@ def dashboard_page():
         pipeline_chart=pipeline_chart,
         stages=dashboard.PIPELINE,
         waiting_key=queries.waiting_key,
-        partners=db.session.scalars(select(Partner).order_by(Partner.name)).all(),
+        # The filter's choices: a name and an id are all it shows of every partner.
+        partners=db.session.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all(),
         by_quarter=by_quarter,
         route_names=names,
         routes_chart=routes_chart,
