@@ -12,7 +12,7 @@ Run with the app's INTAKE_* environment on the data set `python -m bench.setup_d
    pool (the kind the HTTP runs route), after a warm-up: medians, and the p90 of the sum. Then
    for each deal timed, decisions.propose(deal).decision on a fresh session must equal what the
    two halves decided. The same for the deal whose customer asks us to recommend a partner
-   (any_partner), for which every partner is read.
+   (any_partner), for which the partners to recommend are read from partner coverage's index.
 2. The SQL one cold propose() issues, deal lookup included, captured by a before_cursor_execute
    listener, each statement EXPLAINed (bench/sql.py; EXPLAIN QUERY PLAN on SQLite): which index, or SCAN.
 3. One whole route request through the Flask test client, signed in as the rep: its statements
