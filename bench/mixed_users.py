@@ -35,40 +35,17 @@ import gevent
 from locust import FastHttpUser, constant, events, task
 from requests.cookies import create_cookie
 
+from bench.customer_link import CUSTOMER_ANSWER
+from bench.questionnaire import ANSWERS
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ROLES = ("rep", "customer", "partner", "rep")
 ROUTE_EVERY = 4  # a rep routes a deal once in this many flows
 
-# The rep's draft save (the need section's fields, as bench/questionnaire.py sends them); "BENCH_N" a counter.
-NEED = {
-    "pain_points": ["Slow or manual processes", "Rising infrastructure cost"],
-    "pain_other": "",
-    "business_impact": "Month-end close takes two weeks (save BENCH_N).",
-    "incumbent": "Spreadsheets and an old ERP",
-    "solutions": ["Cloud platform", "Data analytics"],
-    "estimated_value": "48000.00",
-    "currency": "EUR",
-    "close_date": "2031-06-30",
-    "action": "save",
-}
-# The customer's complete answer (intake/web/link/forms.py), as bench/customer_link.py sends it.
-ANSWER = {
-    "company_name": "Mixed Load Customer GmbH",
-    "contact_name": "Pat Customer",
-    "contact_title": "Head of IT",
-    "contact_email": "pat@mixed-load.example",
-    "contact_phone": "+41 44 123 45 67",
-    "works_with_partner": "yes",
-    "rows-0-partner_name": "",
-    "rows-0-duration": "over_5",
-    "rows-0-strength": "4",
-    "rows-0-does_what": "Runs our servers and licences",
-    "fulfilment": "partner",
-    "fulfilment_reason": "They know our systems well (answer BENCH_N).",
-    "contact_preference": "partner",
-    "consent": "y",
-    "action": "send",
-}
+# The rep's draft save and the customer's complete answer, as the questionnaire and customer parts send them;
+# "BENCH_N" becomes a counter.
+NEED = {**ANSWERS["need"], "action": "save"}
+ANSWER = CUSTOMER_ANSWER
 
 
 def _load(name: str) -> dict:
