@@ -83,6 +83,9 @@ def register_templates(app: Flask) -> None:
     # Every form field is shown by one function: {{ field(form.email, autocomplete="username") }}.
     app.add_template_global(fields.field, "field")
     app.add_template_global(fields.errors, "field_errors")
+    # A page that lays a field out itself draws its input, or its choices, by the same functions.
+    app.add_template_global(fields.draw, "field_input")
+    app.add_template_global(fields.choice_inputs, "field_choices")
 
     # Templates read product words from the one vocabulary: `deal.status|words("status")`.
     app.add_template_filter(vocabulary.words, "words")

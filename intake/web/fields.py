@@ -1,7 +1,9 @@
 """A form field as every page shows it: its label, its hint and its errors tied to the input for screen readers.
 
 One Python function rather than a template macro: a questionnaire page shows a dozen fields, and a Jinja macro
-call (its keyword dict, the nested macros) cost more than the field itself. Templates call it as `field(...)`:
+call (its keyword dict, the nested macros) cost more than the field itself. The inputs, selects, text areas, labels
+and choices are drawn here too, in one pass each, as WTForms' widgets draw them (see `draw`). Templates call it as
+`field(...)`:
 
     {{ field(form.password, autocomplete="new-password") }}   any keyword becomes an attribute of the input
     {{ field(form.country, class="wide") }}                    `class` goes on the field's wrapper
@@ -10,6 +12,8 @@ call (its keyword dict, the nested macros) cost more than the field itself. Temp
 from __future__ import annotations
 
 from markupsafe import Markup, escape
+from wtforms import widgets
+from wtforms.widgets.core import clean_key
 
 CHOICE_TYPES = ("RadioField", "MultiCheckboxField")
 
@@ -56,18 +60,152 @@ def field(field, **attributes) -> Markup:
             _hint(field),
             errors(field),
             Markup('<div class="choices">'),
-            *(
-                Markup('<label class="choice">{} <span>{}</span></label>').format(option(), option.label.text)
-                for option in field
-            ),
+            *choice_inputs(field),
             Markup("</div></fieldset>"),
         ]
     elif field.type == "BooleanField":
+        box = draw(field, attributes)
         parts += [
-            Markup('<label class="choice">{} <span>{}</span></label>').format(field(**attributes), field.label.text),
+            Markup('<label class="choice">{} <span>{}</span></label>').format(box, field.label.text),
             errors(field),
         ]
     else:
-        parts += [field.label(), _hint(field), errors(field), field(**attributes)]
+        parts += [label(field), _hint(field), errors(field), draw(field, attributes)]
     parts.append(Markup("</div>"))
     return Markup("\n").join(parts)
+
+
+# Drawing a field through WTForms — its widget called through the form's meta, every attribute escaped and formatted
+# one by one, an option field bound per choice — was most of a questionnaire page's time. `draw` makes the same HTML
+# in one pass: the attributes in WTForms' (sorted) order, the field's render_kw under the page's, its validators'
+# flags (required, maxlength…) as its widget lists them. A widget not listed below is drawn by WTForms itself;
+# tests/test_field_drawing.py holds the two to the same output.
+
+# Inputs drawn by Input.__call__ alone (NumberInput adds its step, min and max; PasswordInput, which hides its
+# value, is left to WTForms).
+_INPUTS = (
+    widgets.TextInput,
+    widgets.EmailInput,
+    widgets.SearchInput,
+    widgets.TelInput,
+    widgets.URLInput,
+    widgets.HiddenInput,
+    widgets.CheckboxInput,
+    widgets.NumberInput,
+    widgets.DateInput,
+    widgets.DateTimeInput,
+    widgets.DateTimeLocalInput,
+    widgets.MonthInput,
+    widgets.TimeInput,
+    widgets.WeekInput,
+)
+
+
+def _params(attributes: dict) -> Markup:
+    """HTML attributes as WTForms' html_params writes them (sorted; True bare, False left out), in one join."""
+    return Markup(
+        " ".join(
+            clean_key(key) if value is True else f'{clean_key(key)}="{escape(value)}"'
+            for key, value in sorted(attributes.items())
+            if value is not False
+        )
+    )
+
+
+def _attributes(field, widget, attributes: dict) -> dict:
+    """The page's attributes over the field's render_kw, then the validators' flags the widget shows, where unset."""
+    merged = {clean_key(k): v for k, v in (field.render_kw or {}).items()}
+    merged.update({clean_key(k): v for k, v in attributes.items()})
+    flags = vars(field.flags)
+    for name in widget.validation_attrs:
+        if name in flags and name not in merged:
+            value = flags[name]
+            merged[name] = value() if callable(value) else value
+    return merged
+
+
+def draw(field, attributes: dict | None = None) -> Markup:
+    """The field's input, select or text area, as calling the field (`field(**attributes)`) draws it."""
+    attributes = attributes or {}
+    widget = field.widget
+    kind = type(widget)
+    if kind is widgets.Select and not widget.multiple:
+        return select(field, **attributes)
+    if kind is widgets.TextArea:
+        params = _attributes(field, widget, attributes)
+        params.setdefault("id", field.id)
+        params["name"] = field.name
+        return Markup("<textarea {}>\r\n{}</textarea>").format(_params(params), field._value())
+    if kind in _INPUTS and getattr(field, "_datalist", None) is None:
+        params = _attributes(field, widget, attributes)
+        if kind is widgets.NumberInput:
+            for name in ("step", "min", "max"):
+                if getattr(widget, name) is not None:
+                    params.setdefault(name, getattr(widget, name))
+        if kind is widgets.CheckboxInput and getattr(field, "checked", field.data):
+            params.setdefault("checked", True)
+        params.setdefault("id", field.id)
+        params.setdefault("type", widget.input_type)
+        if "value" not in params:
+            params["value"] = field._value()
+        params["name"] = field.name
+        return Markup("<input {}>").format(_params(params))
+    return field(**attributes)
+
+
+def label(field) -> Markup:
+    """The field's label, as `field.label()` draws it."""
+    if not isinstance(field.label.field_id, str):
+        return field.label()
+    return Markup('<label for="{}">{}</label>').format(field.label.field_id, field.label.text)
+
+
+def choice_inputs(field) -> list[Markup]:
+    """A radio or checkbox field's choices, each its input in a label (WTForms' option widget's HTML)."""
+    widget = field.option_widget
+    shared = _attributes(field, widget, {"name": field.name, "type": widget.input_type})
+    drawn = []
+    for index, choice in enumerate(field.iter_choices()):
+        attributes = {**shared, "id": f"{field.id}-{index}", "value": str(choice.value)}
+        if choice.selected:
+            attributes["checked"] = True
+        text = _words(choice)
+        drawn.append(
+            Markup('<label class="choice"><input {}> <span>{}</span></label>').format(_params(attributes), text)
+        )
+    return drawn
+
+
+def _words(choice) -> str:
+    """A choice's label (`label or value`, as WTForms shows it), a translated label looked up once."""
+    label = choice.label
+    if label is not None and not hasattr(label, "__html__"):
+        label = str(label)
+    return label or str(choice.value)
+
+
+def _option(choice) -> Markup:
+    if choice.render_kw:
+        return widgets.Select.render_option(choice)
+    value, text = str(choice.value), _words(choice)
+    if choice.selected:
+        return Markup('<option selected value="{}">{}</option>').format(value, text)
+    return Markup('<option value="{}">{}</option>').format(value, text)
+
+
+def select(field, **attributes) -> Markup:
+    """A single-choice select, its option groups too, as WTForms' Select widget draws it."""
+    params = _attributes(field, field.widget, attributes)
+    params.setdefault("id", field.id)
+    params["name"] = field.name
+    options = []
+    if field.has_groups():
+        for group, choices in field.iter_groups():
+            if group is not None:
+                options.append(Markup('<optgroup label="{}">').format(group))
+            options += [_option(choice) for choice in choices]
+            if group is not None:
+                options.append(Markup("</optgroup>"))
+    else:
+        options = [_option(choice) for choice in field.iter_choices()]
+    return Markup("<select {}>{}</select>").format(_params(params), Markup("").join(options))
