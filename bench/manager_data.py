@@ -249,7 +249,9 @@ class Builder:
         coverage = [
             (pid, kind, value, rank)
             for pid, info in self.partner_info.items()
-            for (kind, value), rank in coverage_of(info["countries"], info["verticals"], info["tier"]).items()
+            for (kind, value), rank in coverage_of(
+                info["countries"], info["verticals"], info["tier"], info["active"]
+            ).items()
         ]
         self.w.insert("partner_coverage", "partner_id kind value tier_rank", coverage)
         columns = "id partner_id name email is_active session_token created_at"

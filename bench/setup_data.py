@@ -207,24 +207,20 @@ def build_routing_data(scale: float, pool: int) -> dict:
     # Partners: 97% active, each serving one to three countries; keyed by the engine's company key,
     # as the admin's save_partner keys them.
     partner_ids = range(base["partners"], base["partners"] + n_partners)
+    coverage = []  # where each partner works, as the partner model keeps it: written beside the partners
 
     def partners():
         for i, pid in enumerate(partner_ids):
-            countries = json.dumps(sorted(rng.sample(COUNTRIES, rng.randint(1, 3))))
-            verticals = json.dumps(sorted(rng.sample(VERTICALS, rng.randint(1, 2))))
-            name = partner_name(i)
-            active = yes if rng.random() < 0.97 else no
-            yield pid, name, company_key(name), "", "", countries, verticals, TIERS[i % len(TIERS)], active, now
+            countries = sorted(rng.sample(COUNTRIES, rng.randint(1, 3)))
+            verticals = sorted(rng.sample(VERTICALS, rng.randint(1, 2)))
+            name, tier, active = partner_name(i), TIERS[i % len(TIERS)], rng.random() < 0.97
+            rows = coverage_of(countries, verticals, tier, active)
+            coverage.extend((pid, kind, value, rank) for (kind, value), rank in rows.items())
+            flag = yes if active else no
+            yield pid, name, company_key(name), "", "", json.dumps(countries), json.dumps(verticals), tier, flag, now
 
     columns = "id name name_key contact_name contact_email countries verticals tier is_active created_at"
-    coverage = []
-
-    def partners_and_their_coverage():
-        for row in partners():
-            coverage.extend((row[0], kind, value, rank) for (kind, value), rank in coverage_of(*row[5:8]).items())
-            yield row
-
-    counts["partners"] = w.insert("partners", columns, partners_and_their_coverage())
+    counts["partners"] = w.insert("partners", columns, partners())
     # Where each partner works, as the partner model keeps it (the rows a recommendation reads).
     counts["partner_coverage"] = w.insert("partner_coverage", "partner_id kind value tier_rank", coverage)
 

@@ -117,3 +117,37 @@ def test_deals_routed_before_they_kept_their_route_get_it_from_the_credit_in_for
         }
         assert backfilled == kept
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_partners_kept_before_get_the_coverage_the_partner_model_keeps_on_upgrade(make_empty_database, engine):
+    """The demo's partners, one made inactive by the channel manager's service, taken back to the coverage before
+    pairs and upgraded again: their coverage rows are the ones the partner model keeps."""
+    from intake import demo_data
+    from intake.admin import services as admin
+    from intake.models import Partner
+
+    url = make_empty_database(engine)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    query = "SELECT partner_id, kind, value, tier_rank FROM partner_coverage"
+    with app.app_context():
+        upgrade()
+        demo_data.load()
+        leaving = db.session.scalars(db.select(Partner).order_by(Partner.id)).first()
+        admin.set_partner_active(leaving, False, actor=None)
+        db.session.commit()
+        leaving_id = leaving.id
+        with db.engine.connect() as connection:
+            kept = {tuple(row) for row in connection.execute(db.text(query))}
+        db.session.remove()
+        downgrade(revision="0017")
+        with db.engine.connect() as connection:
+            before = {tuple(row) for row in connection.execute(db.text(query))}
+        upgrade()
+        with db.engine.connect() as connection:
+            rewritten = {tuple(row) for row in connection.execute(db.text(query))}
+        assert {kind for _, kind, _, _ in kept} == {"any", "country", "vertical", "pair"}
+        assert leaving_id not in {pid for pid, *_ in kept} and leaving_id in {pid for pid, *_ in before}
+        assert "pair" not in {kind for _, kind, _, _ in before}
+        assert rewritten == kept
+        db.engine.dispose()

@@ -41,6 +41,9 @@ def test_the_partners_recommended_are_those_ranked_first_among_every_partner(rea
         values = {field: getattr(partner, field) for field in admin.PARTNER_FIELDS}
         values.update(tier=rng.choice(TIERS), countries=rng.sample(COUNTRIES, rng.randint(0, 2)))
         admin.save_partner(partner, values, actor=None)
+    # and some stop or start working with us.
+    for partner in rng.sample(partners, len(partners) // 4):
+        admin.set_partner_active(partner, not partner.is_active, actor=None)
     db.session.commit()
     # Sometimes a country or a vertical no partner covers: the recommendation falls back to the next group.
     account = make_account(country=rng.choice((*COUNTRIES, "CH")), vertical=rng.choice((*VERTICALS, "Government")))
@@ -53,16 +56,30 @@ def test_the_partners_recommended_are_those_ranked_first_among_every_partner(rea
     assert proposal.decision == expected  # who fulfils, the recommendations ranked, and every reason given
 
 
-def test_a_partners_coverage_follows_its_countries_verticals_and_tier(make_partner):
+def test_a_partners_coverage_follows_its_countries_verticals_tier_and_activity(make_partner):
     partner = make_partner(countries=["DE", "AT"], verticals=["Retail"], tier="gold")
 
     def coverage():
         rows = db.session.scalars(db.select(PartnerCoverage).where(PartnerCoverage.partner_id == partner.id))
         return {(row.kind, row.value, row.tier_rank) for row in rows}
 
-    assert coverage() == {("any", "", 1), ("country", "de", 1), ("country", "at", 1), ("vertical", "retail", 1)}
+    assert coverage() == {
+        ("any", "", 1),
+        ("country", "de", 1),
+        ("country", "at", 1),
+        ("vertical", "retail", 1),
+        ("pair", "de\x1fretail", 1),
+        ("pair", "at\x1fretail", 1),
+    }
     values = {field: getattr(partner, field) for field in admin.PARTNER_FIELDS}
     admin.save_partner(partner, dict(values, countries=["FR"], verticals=[], tier="platinum"), actor=None)
     db.session.commit()
     db.session.expire_all()
+    assert coverage() == {("any", "", 0), ("country", "fr", 0)}
+    # An inactive partner is recommended nowhere; active again, it is where it was.
+    admin.set_partner_active(partner, False, actor=None)
+    db.session.commit()
+    assert coverage() == set()
+    admin.set_partner_active(partner, True, actor=None)
+    db.session.commit()
     assert coverage() == {("any", "", 0), ("country", "fr", 0)}

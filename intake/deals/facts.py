@@ -2,8 +2,9 @@
 
 Loading uses indexed lookups: the account's relationships by relationships.account_id; other
 open deals on the same account by accounts.name_key and accounts.domain_key (the engine's keys),
-then deals.account_id, with their decisions by decisions.deal_id; partners by primary key, and
-partners the customer typed by name by partners.name_key. When the customer asks us to recommend a
+then deals.account_id, each with its latest decision by decisions (deal_id, version), in one
+statement; partners by primary key, and partners the customer typed by name by
+partners.name_key. When the customer asks us to recommend a
 partner (`any_partner`), the few partners a recommendation can name are the first rows of
 partner_coverage's index, in the engine's order (see `_recommendable`).
 
@@ -15,14 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import routing
 from ..errors import NotNow
 from ..extensions import db
-from ..models import Account, Deal, Partner, PartnerCoverage, Relationship
-from ..models.partners import ANYWHERE
+from ..models import Account, Deal, Decision, Partner, PartnerCoverage, Relationship
+from ..models.partners import ANYWHERE, pair
 from ..routing.fulfilment import MAX_RECOMMENDATIONS
 from ..routing.names import company_key
 from ..vocabulary import OPEN_STATUSES
@@ -145,33 +146,25 @@ def _recommendable(account: Account, excluded: set[int]) -> set[int]:
     covering the account's country and serving its vertical, then the country, then the vertical, then anywhere;
     within each, the better tier, then who joined us first.
 
-    Each group is read from the front of partner_coverage's (kind, value, tier rank, partner) index, without those
-    found before it, and the next group only while places are left, so the eligible partners ranked first are found
-    exactly, whatever the number of partners. Partners with a relationship are read besides (`_partners`).
+    Each group is the front of partner_coverage's (kind, value, tier rank, partner) index, which holds active
+    partners only: one index read per group, without those found before it, and the next group only while places
+    are left. So the eligible partners ranked first are found exactly, whatever the number of partners. Partners
+    with a relationship are read besides (`_partners`).
     """
     country = (account.country or "").strip().casefold()
     vertical = (account.vertical or "").strip().casefold()
-    groups: list[tuple[tuple[str, str], ...]] = []
+    groups: list[tuple[str, str]] = []
     if country and vertical:
-        groups.append((("country", country), ("vertical", vertical)))
+        groups.append(pair(country, vertical))
     if country:
-        groups.append((("country", country),))
+        groups.append(("country", country))
     if vertical:
-        groups.append((("vertical", vertical),))
-    groups.append((ANYWHERE,))
+        groups.append(("vertical", vertical))
+    groups.append(ANYWHERE)
+    rows = PartnerCoverage.__table__.c
     found: list[int] = []
-    for (kind, value), *also_serves in groups:
-        rows = aliased(PartnerCoverage)
-        query = (
-            select(rows.partner_id)
-            .join(Partner, Partner.id == rows.partner_id)
-            .where(rows.kind == kind, rows.value == value, Partner.is_active.is_(True))
-        )
-        for other_kind, other_value in also_serves:
-            other = aliased(PartnerCoverage)
-            query = query.join(
-                other, and_(other.partner_id == rows.partner_id, other.kind == other_kind, other.value == other_value)
-            )
+    for kind, value in groups:
+        query = select(rows.partner_id).where(rows.kind == kind, rows.value == value)
         if passed := excluded | set(found):
             query = query.where(rows.partner_id.not_in(passed))
         query = query.order_by(rows.tier_rank, rows.partner_id).limit(MAX_RECOMMENDATIONS - len(found))
@@ -181,36 +174,54 @@ def _recommendable(account: Account, excluded: set[int]) -> set[int]:
     return set(found)
 
 
-def open_deals_on(account: Account, *, besides: int | None = None) -> list[Deal]:
-    """The open deals on this account, or on another by the engine's keys (registrable domain, company name)."""
+def _same_account(account: Account):
+    """The condition for this account, or another by the engine's keys (registrable domain, company name)."""
     same = [Account.id == account.id]
     if account.name_key:
         same.append(Account.name_key == account.name_key)
     if account.domain_key:
         same.append(Account.domain_key == account.domain_key)
-    query = select(Deal).join(Deal.account).where(db.or_(*same), Deal.status.in_(OPEN_STATUSES))
+    return db.or_(*same)
+
+
+def open_deals_on(account: Account, *, besides: int | None = None) -> list[Deal]:
+    """The open deals on this account, or on another by the engine's keys (registrable domain, company name)."""
+    query = select(Deal).join(Deal.account).where(_same_account(account), Deal.status.in_(OPEN_STATUSES))
     if besides is not None:
         query = query.where(Deal.id != besides)
-    return list(
-        db.session.scalars(query.options(selectinload(Deal.account), selectinload(Deal.decisions)).order_by(Deal.id))
-    )
+    return list(db.session.scalars(query.options(selectinload(Deal.account)).order_by(Deal.id)))
 
 
 def _open_deals(deal: Deal) -> list[dict]:
+    """The other open deals on the account, as the engine's conflict rule reads them: one statement, each deal with
+    its account's domain and name and its latest decision, not the deals' whole rows and every decision of theirs."""
+    latest = (
+        select(Decision.output)
+        .where(Decision.deal_id == Deal.id)
+        .order_by(Decision.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(Deal.id, Deal.originator, Deal.originator_partner_id, Account.domain, Account.name, latest)
+        .join(Deal.account)
+        .where(_same_account(deal.account), Deal.status.in_(OPEN_STATUSES), Deal.id != deal.id)
+        .order_by(Deal.id)
+    )
     found = []
-    for other in open_deals_on(deal.account, besides=deal.id):
-        partner_id = other.originator_partner_id
-        if other.decisions:
-            decision = other.decisions[-1].routing
+    for deal_id, originator, originator_partner_id, domain, name, output in db.session.execute(query):
+        partner_id = originator_partner_id
+        if output is not None:
+            decision = routing.parse_decision(output)
             partner_id = next(
                 (p.partner_id for p in (decision.fulfilment, decision.leader) if p and p.kind == "partner"), partner_id
             )
         found.append(
             {
-                "id": other.id,
-                "account_domain": other.account.domain,
-                "account_name": other.account.name,
-                "originator": _party(other.originator, other.originator_partner_id),
+                "id": deal_id,
+                "account_domain": domain,
+                "account_name": name,
+                "originator": _party(originator, originator_partner_id),
                 "partner_id": partner_id,
             }
         )

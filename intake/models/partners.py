@@ -10,8 +10,16 @@ from ..routing.model import TIERS
 from .types import UTCDateTime, utcnow
 from .users import new_session_token
 
-# The coverage row every partner has, so "any partner, best tier first" is read by the same index.
+# The coverage row every active partner has, so "any partner, best tier first" is read by the same index.
 ANYWHERE = ("any", "")
+# A "pair" row's value: the country and the vertical, joined by a character no form lets through (a control
+# character), so no two pairs read alike.
+PAIR_JOIN = "\x1f"
+
+
+def pair(country: str, vertical: str) -> tuple[str, str]:
+    """The coverage row of a partner that covers this country and serves this vertical (both as coverage keeps them)."""
+    return ("pair", f"{country}{PAIR_JOIN}{vertical}")
 
 
 class Partner(db.Model):
@@ -37,21 +45,28 @@ class Partner(db.Model):
         return f"<Partner {self.name}>"
 
 
-def coverage_of(countries, verticals, tier: str | None) -> dict[tuple[str, str], int]:
-    """Where a partner works, as its coverage rows: (kind, value) → the rank of its tier (0 best).
+def coverage_of(countries, verticals, tier: str | None, active: bool = True) -> dict[tuple[str, str], int]:
+    """Where a partner can be recommended, as its coverage rows: (kind, value) → the rank of its tier (0 best).
 
+    One row for anywhere, one per country, one per vertical and one per country and vertical together, so each
+    group a recommendation reads is the front of one index. An inactive partner is recommended nowhere: no rows.
     Values are compared as the engine compares them: stripped and case-folded.
     """
+    if not active:
+        return {}
     rank = TIERS.index(tier) if tier in TIERS else len(TIERS) - 1
+    countries = {c.strip().casefold() for c in countries or () if c.strip()}
+    verticals = {v.strip().casefold() for v in verticals or () if v.strip()}
     rows = {ANYWHERE: rank}
-    rows.update({("country", c.strip().casefold()): rank for c in countries or () if c.strip()})
-    rows.update({("vertical", v.strip().casefold()): rank for v in verticals or () if v.strip()})
+    rows.update({("country", c): rank for c in countries})
+    rows.update({("vertical", v): rank for v in verticals})
+    rows.update({pair(c, v): rank for c in countries for v in verticals})
     return rows
 
 
 class PartnerCoverage(db.Model):
-    """One row per country and per vertical a partner serves, and one for anywhere, each with the partner's tier
-    rank: the partners to recommend for an account are the first rows of an index, whatever their number.
+    """Where an active partner can be recommended (`coverage_of`), each row with the partner's tier rank: the
+    partners to recommend for an account are the first rows of an index, whatever their number.
 
     Kept by the partner itself (see `_keep_coverage`): never written directly.
     """
@@ -60,19 +75,19 @@ class PartnerCoverage(db.Model):
     __table_args__ = (Index("ix_partner_coverage_ranked", "kind", "value", "tier_rank", "partner_id"),)
 
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # country, vertical or any
-    value: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # any, country, vertical or pair
+    value: Mapped[str] = mapped_column(String(250), primary_key=True)
     tier_rank: Mapped[int] = mapped_column()
 
     partner: Mapped[Partner] = relationship(back_populates="coverage")
 
 
-_COVERED = ("countries", "verticals", "tier")
+_COVERED = ("countries", "verticals", "tier", "is_active")
 
 
 @event.listens_for(Session, "before_flush")
 def _keep_coverage(session, flush_context, instances) -> None:
-    """Bring each new or changed partner's coverage rows in line with its countries, verticals and tier."""
+    """Bring each new or changed partner's coverage rows in line with its countries, verticals, tier and activity."""
     for item in (*session.new, *session.dirty):
         if not isinstance(item, Partner):
             continue
@@ -80,7 +95,7 @@ def _keep_coverage(session, flush_context, instances) -> None:
         if not state.pending and not any(state.attrs[name].history.has_changes() for name in _COVERED):
             continue
         tier = item.tier or Partner.__table__.c.tier.default.arg
-        wanted = coverage_of(item.countries, item.verticals, tier)
+        wanted = coverage_of(item.countries, item.verticals, tier, active=item.is_active is not False)
         kept = []
         for row in item.coverage:
             rank = wanted.pop((row.kind, row.value), None)
