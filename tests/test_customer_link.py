@@ -215,7 +215,7 @@ def test_only_completed_deals_get_a_link(client, rep, make_deal):
         ({"contact_email": "not-an-email"}, "contact_email", "email address"),
         ({"contact_name": "x" * 121}, "contact_name", "120"),
         ({"rows-0-does_what": "x" * 501}, "rows-0-does_what", "500"),
-        ({"rows-0-partner_id": "999999"}, "rows-0-partner_id", "Not a valid choice"),
+        ({"rows-0-partner_id": "999999"}, "rows-0-partner_id", "Choose a partner from the list"),
         ({"rows-0-strength": "9"}, "rows-0-strength", "Not a valid choice"),
         ({"rows-0-strength": ""}, "rows-0-strength", "describe the relationship"),
         ({"fulfilment": "free"}, "fulfilment", "choose one"),

@@ -114,18 +114,25 @@ def _clean(answer: dict, rows: list[dict]) -> tuple[dict, list[tuple[int, dict]]
     return values, filled
 
 
-def answer_errors(answer: dict, rows: list[dict], *, chosen_row: int | None, consent: bool) -> dict[str, str]:
-    """Every rule the answer breaks, by field, so the customer sees them all in one round."""
+def answer_errors(
+    answer: dict, rows: list[dict], *, chosen_row: int | None, consent: bool, ours: dict[int, Partner] | None = None
+) -> dict[str, str]:
+    """Every rule the answer breaks, by field, so the customer sees them all in one round.
+
+    `ours` are the partners the rows name, when the caller has read them (`_partners_named`).
+    """
     values, filled = _clean(answer, rows)
     errors: dict[str, str] = {}
     named = []
+    if ours is None:
+        ours = _partners_named([row for _, row in filled])
     for index, row in filled:
         if row["partner_id"] is None and not row["partner_name"]:
             if row["strength"] is not None or row["duration"] or row["does_what"]:
                 errors[f"rows-{index}-partner_id"] = _("Choose the partner, or type its name.")
             continue
         if row["partner_id"] is not None:
-            partner = db.session.get(Partner, row["partner_id"])
+            partner = ours.get(row["partner_id"])
             if partner is None or not partner.is_active:
                 errors[f"rows-{index}-partner_id"] = _("Choose a partner from the list.")
         if row["strength"] is None:
@@ -163,10 +170,14 @@ def record_answer(
     """
     deal = link.deal
     lifecycle.begin(deal, lifecycle.ROUTABLE, _("Your answers can no longer be changed: the deal is under way."))
-    errors = answer_errors(answer, rows, chosen_row=chosen_row, consent=consent)
+    values, filled = _clean(answer, rows)
+    existing = deal.customer_answer
+    said_before = [{field: getattr(r, field) for field in ROW_FIELDS} for r in deal.customer_relationships]
+    # Every partner the answer and the one it replaces name, read once.
+    ours = _partners_named([row for _, row in filled] + said_before, existing and existing.fulfilment_partner_id)
+    errors = answer_errors(answer, rows, chosen_row=chosen_row, consent=consent, ours=ours)
     if errors:
         raise FieldErrors(errors)
-    values, filled = _clean(answer, rows)
     named = [(index, row) for index, row in filled if row["partner_id"] is not None or row["partner_name"]]
     values["fulfilment_partner_id"], values["fulfilment_partner_name"] = None, ""
     if values["fulfilment"] == "partner":
@@ -176,9 +187,8 @@ def record_answer(
     clean_rows = [row for _, row in named]
 
     now = datetime.now(UTC)
-    existing = deal.customer_answer
-    before = _summary(existing, deal.customer_relationships) if existing else None
-    after = _summary_values(values, clean_rows)
+    before = _summary(existing, said_before, ours) if existing else None
+    after = _summary_values(values, clean_rows, ours)
     consented = consent and partner_involved(values)
     if existing is None:
         existing = CustomerAnswer(deal=deal, **values)
@@ -194,6 +204,7 @@ def record_answer(
     if before == after:
         return False  # a replayed or repeated submission: one answer, no new history
 
+    existing.updated_at = now
     for old in deal.customer_relationships:
         db.session.delete(old)
     db.session.flush()
@@ -208,7 +219,6 @@ def record_answer(
                 **row,
             )
         )
-    existing.updated_at = now
     if link.answered_at is None:
         link.answered_at = now
     changes = {"answer": [before, after], **lifecycle.customer_answered(deal)}
@@ -219,28 +229,37 @@ def record_answer(
     return True
 
 
-def _name(partner_id: int | None, typed: str) -> str:
-    partner = db.session.get(Partner, partner_id) if partner_id else None
-    return partner.name if partner else typed
+def _partners_named(rows: list[dict], *ids: int | None) -> dict[int, Partner]:
+    """Our partners the rows (and `ids`) name, read in one statement."""
+    wanted = {row["partner_id"] for row in rows if row["partner_id"]} | {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Partner).where(Partner.id.in_(wanted)))}
 
 
-def _summary_values(values: dict, rows: list[dict]) -> dict:
+def _summary_values(values: dict, rows: list[dict], ours: dict[int, Partner]) -> dict:
     """The answer as the history keeps it: in names and codes, so it reads in words later."""
+
+    def name(partner_id: int | None, typed: str) -> str:
+        partner = ours.get(partner_id) if partner_id else None
+        return partner.name if partner else typed
+
     partners = []
     for r in rows:
-        said = f"{_name(r['partner_id'], r['partner_name'])} ({strength_words(r['strength'])}"
+        said = f"{name(r['partner_id'], r['partner_name'])} ({strength_words(r['strength'])}"
         said += f", {DURATION.word(r['duration'])})" if r["duration"] else ")"
         partners.append(said + (f": {r['does_what']}" if r["does_what"] else ""))
     return {
         **{k: values[k] for k in ANSWER_FIELDS},
-        "fulfilment_partner": _name(values["fulfilment_partner_id"], values["fulfilment_partner_name"]),
+        "fulfilment_partner": name(values["fulfilment_partner_id"], values["fulfilment_partner_name"]),
         "partners": partners,
     }
 
 
-def _summary(answer: CustomerAnswer, rows: list[Relationship]) -> dict:
+def _summary(answer: CustomerAnswer, said: list[dict], ours: dict[int, Partner]) -> dict:
+    """The answer kept, with the rows it said (`ROW_FIELDS` of each), as the history keeps it."""
     values = {k: getattr(answer, k) for k in (*ANSWER_FIELDS, "fulfilment_partner_id", "fulfilment_partner_name")}
-    return _summary_values(values, [{field: getattr(r, field) for field in ROW_FIELDS} for r in rows])
+    return _summary_values(values, said, ours)
 
 
 def settle_contact(deal: Deal, version: Version) -> None:

@@ -21,7 +21,9 @@ TOO_LONG = _l("Please keep this to %(max)d characters.")
 
 
 class PartnerRowForm(RowForm):
-    partner_id = SelectField(_l("Partner"), [Optional()], coerce=optional_int)
+    # Whether the partner is one of ours and active is the answer's own rule (customer.answer_errors): an answer
+    # is checked without reading every partner, whose list only the page needs.
+    partner_id = SelectField(_l("Partner"), [Optional()], coerce=optional_int, validate_choice=False)
     partner_name = StringField(_l("Or type its name"), [Length(max=160, message=TOO_LONG)])
     duration = SelectField(
         _l("How long have you worked with them?"),

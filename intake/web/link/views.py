@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ... import tokens
-from ...deals import audiences, customer
+from ...deals import audiences, customer, lifecycle
 from ...errors import DomainError, FieldErrors
 from ...extensions import db
 from ...i18n import LANGUAGES
@@ -95,15 +95,19 @@ def _initial(deal) -> dict:
 
 def _build_form(deal, submitted: bool) -> AnswerForm:
     form = AnswerForm() if submitted else AnswerForm(formdata=None, data=_initial(deal))
-    return _set_choices(form, deal)
+    return _set_rows(form)
 
 
-def _set_choices(form: AnswerForm, deal) -> AnswerForm:
+def _set_rows(form: AnswerForm) -> AnswerForm:
+    """Which row delivers: one choice per partner row."""
+    form.fulfilment_row.choices = opts((str(i), str(i)) for i in range(len(form.rows.entries)))
+    return form
+
+
+def _set_partner_choices(form: AnswerForm, deal) -> None:
     choices = _partner_choices(deal)
     for entry in form.rows.entries:
         entry.form.partner_id.choices = choices
-    form.fulfilment_row.choices = opts((str(i), str(i)) for i in range(len(form.rows.entries)))
-    return form
 
 
 def _row_names(form: AnswerForm) -> list[str]:
@@ -117,6 +121,7 @@ def _row_names(form: AnswerForm) -> list[str]:
 
 
 def _render(link, form, status: int = 200):
+    _set_partner_choices(form, link.deal)
     return render_template(
         "link/answer.html",
         form=form,
@@ -163,14 +168,18 @@ def submit(token: str):
     link, problem = _load(token)
     if problem:
         return problem
+    adding_a_row = request.form.get("action") == "add_row"
+    # An answer changes the deal: its write lock first, so the deal is read once, as it is now (see lifecycle).
+    if not adding_a_row and not lifecycle.lock_before_reading(link.deal_id):
+        return _problem(404)
     deal = link.deal
     if not customer.answerable(deal):
         return redirect(url_for("link.answer", token=token))
     form = _build_form(deal, submitted=True)
-    if request.form.get("action") == "add_row":
+    if adding_a_row:
         if len(form.rows.entries) < form.rows.max_entries:
             form.rows.append_entry()
-        return _render(link, _set_choices(form, deal))
+        return _render(link, _set_rows(form))
     # Every problem in one round: the form's own checks and the answer's rules together.
     valid = form.validate()
     answer = {k: v for k, v in form.data.items() if k in customer.ANSWER_FIELDS}
