@@ -18,11 +18,11 @@ bp.url_part = ""
 BLUEPRINTS = (bp,)
 
 
-def _side(side: ledger.Side) -> dict:
+def _side(side: ledger.Side, deal_ids: list[int]) -> dict:
     money = lambda values: {currency: float(Decimal(v)) for currency, v in sorted(values.items())}  # noqa: E731
     return {
         "deals": side.count,
-        "deal_ids": sorted(side.deal_ids),
+        "deal_ids": deal_ids,
         "pipeline": money(side.pipeline),
         "won": money(side.won),
     }
@@ -39,13 +39,14 @@ def reciprocity_ledger(args):
     rows = ledger.lines()
     if args.get("quarter"):
         rows = [line for line in rows if line.quarter == args["quarter"]]
+    behind = ledger.deal_ids()
     return [
         {
             "partner_id": line.partner_id,
             "partner": line.partner_name,
             "quarter": line.quarter,
-            "brought": _side(line.brought),
-            "received": _side(line.given),
+            "brought": _side(line.brought, behind.get((line.partner_id, line.quarter, "brought"), [])),
+            "received": _side(line.given, behind.get((line.partner_id, line.quarter, "given"), [])),
         }
         for line in rows
     ]
