@@ -94,11 +94,14 @@ def visible_deals(user: User) -> Select:
     return query
 
 
-def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False, to_change: bool = False) -> Deal:
+def get_deal_or_404(
+    user: User, deal_id: int, *, with_answers: bool = False, to_change: bool = False, for_page: bool = False
+) -> Deal:
     """The deal, if this user may see it; another rep's deal is as good as missing.
 
     With `with_answers`, the account and partner rows come in the same statement,
-    as every questionnaire page needs them for its progress stepper. With `to_change`,
+    as every questionnaire page needs them for its progress stepper; `for_page` adds the
+    partner's registration, which the deal's page shows. With `to_change`,
     the deal's write lock is taken before it is read (see lifecycle), for a request
     that changes it: the change then reads the deal once.
     """
@@ -107,9 +110,11 @@ def get_deal_or_404(user: User, deal_id: int, *, with_answers: bool = False, to_
         if not lifecycle.lock_before_reading(deal_id, *mine):
             abort(404)
     query = visible_deals(user).where(Deal.id == deal_id)
-    if with_answers:
+    if with_answers or for_page:
         # One statement: a deal has one account and a handful of partner rows.
         query = query.options(joinedload(Deal.account), joinedload(Deal.landscape))
+    if for_page:
+        query = query.options(joinedload(Deal.registration))
     deal = db.session.execute(query).unique().scalar_one_or_none()
     if deal is None:
         abort(404)

@@ -285,7 +285,6 @@ def _record_deal_changes(deal: Deal, values: dict, actor: User) -> None:
         changes["originator_partner"] = [_partner_name(pid) for pid in changes.pop("originator_partner_id")]
     if changes:
         deal.updated_at = datetime.now(UTC)
-        db.session.flush()
         audit.record(actor, "deal", deal.id, "updated", changes)
 
 

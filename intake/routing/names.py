@@ -18,7 +18,7 @@ is no fuzzy similarity, because a false conflict holds a good deal.
 import ipaddress
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 from cleanco.clean import custom_basename as _strip_legal_forms
 from cleanco.clean import normalize_terms, prepare_default_terms
@@ -50,6 +50,7 @@ _LEGAL_FORMS = _legal_forms()
 _BRACKETS = re.compile(r"[()\[\]{}]")
 
 
+@lru_cache(maxsize=16_384)  # a pure function of the name, and cleanco's passes are slow: each name is reduced once
 def company_key(name: str | None) -> str:
     """Return a company name reduced for matching.
 

@@ -355,11 +355,12 @@ def _render_section(deal, key: str, form, *, form_errors=(), incomplete=None, su
 def section(deal_id: int, key: str):
     if key not in SECTION_KEYS:
         abort(404)
-    deal = queries.get_deal_or_404(current_user, deal_id, with_answers=True, to_change=request.method == "POST")
+    # A save reads only the deal: the account and partner rows are for drawing the page (the stepper).
+    submitted = request.method == "POST"
+    deal = queries.get_deal_or_404(current_user, deal_id, with_answers=not submitted, to_change=submitted)
     if deal.status not in lifecycle.EDITABLE:
         flash("This deal has left the questionnaire; its answers can no longer be changed here.", "info")
         return redirect(url_for("rep.deal", deal_id=deal.id))
-    submitted = request.method == "POST"
     form = _build_form(deal, key, submitted)
     if not submitted:
         return _render_section(deal, key, form)
@@ -484,7 +485,7 @@ def _copy_labels(version) -> dict[str, str]:
 
 @bp.get("/deals/<id:deal_id>")
 def deal(deal_id: int):
-    return _deal_page(queries.get_deal_or_404(current_user, deal_id))
+    return _deal_page(queries.get_deal_or_404(current_user, deal_id, for_page=True))
 
 
 @bp.post("/deals/<id:deal_id>/link")
@@ -585,4 +586,4 @@ def close(deal_id: int):
         db.session.commit()
         flash(f"Recorded: the deal is {deal.status}.", "success")
         return redirect(url_for("rep.deal", deal_id=deal_id))
-    return _deal_page(queries.get_deal_or_404(current_user, deal_id), close_form=form, status=400)
+    return _deal_page(queries.get_deal_or_404(current_user, deal_id, for_page=True), close_form=form, status=400)
