@@ -33,13 +33,13 @@ def errors(field) -> Markup:
     if not field.errors:
         return Markup("")
     said = Markup(" ").join(escape(message) for message in field.errors)
-    return Markup('<p class="field-error" id="{}-error">{}</p>').format(field.id, said)
+    return Markup(f'<p class="field-error" id="{escape(field.id)}-error">{said}</p>')
 
 
 def _hint(field) -> Markup:
     if not field.description:
         return Markup("")
-    return Markup('<p class="hint" id="{}-hint">{}</p>').format(field.id, field.description)
+    return Markup(f'<p class="hint" id="{escape(field.id)}-hint">{escape(field.description)}</p>')
 
 
 def field(field, **attributes) -> Markup:
@@ -51,12 +51,12 @@ def field(field, **attributes) -> Markup:
     if described:
         attributes["aria-describedby"] = described
     parts = [
-        Markup('<div class="field {}{}">').format(wrapper, Markup(" has-error") if field.errors else ""),
+        Markup(f'<div class="field {escape(wrapper)}{" has-error" if field.errors else ""}">'),
     ]
     if field.type in CHOICE_TYPES:
-        fieldset = Markup(' aria-describedby="{}"').format(described) if described else Markup("")
+        fieldset = f' aria-describedby="{escape(described)}"' if described else ""
         parts += [
-            Markup("<fieldset{}><legend>{}</legend>").format(fieldset, field.label.text),
+            Markup(f"<fieldset{fieldset}><legend>{escape(field.label.text)}</legend>"),
             _hint(field),
             errors(field),
             Markup('<div class="choices">'),
@@ -66,7 +66,7 @@ def field(field, **attributes) -> Markup:
     elif field.type == "BooleanField":
         box = draw(field, attributes)
         parts += [
-            Markup('<label class="choice">{} <span>{}</span></label>').format(box, field.label.text),
+            Markup(f'<label class="choice">{box} <span>{escape(field.label.text)}</span></label>'),
             errors(field),
         ]
     else:
@@ -135,7 +135,7 @@ def draw(field, attributes: dict | None = None) -> Markup:
         params = _attributes(field, widget, attributes)
         params.setdefault("id", field.id)
         params["name"] = field.name
-        return Markup("<textarea {}>\r\n{}</textarea>").format(_params(params), field._value())
+        return Markup(f"<textarea {_params(params)}>\r\n{escape(field._value())}</textarea>")
     if kind in _INPUTS and getattr(field, "_datalist", None) is None:
         params = _attributes(field, widget, attributes)
         if kind is widgets.NumberInput:
@@ -149,7 +149,7 @@ def draw(field, attributes: dict | None = None) -> Markup:
         if "value" not in params:
             params["value"] = field._value()
         params["name"] = field.name
-        return Markup("<input {}>").format(_params(params))
+        return Markup(f"<input {_params(params)}>")
     return field(**attributes)
 
 
@@ -157,7 +157,7 @@ def label(field) -> Markup:
     """The field's label, as `field.label()` draws it."""
     if not isinstance(field.label.field_id, str):
         return field.label()
-    return Markup('<label for="{}">{}</label>').format(field.label.field_id, field.label.text)
+    return Markup(f'<label for="{escape(field.label.field_id)}">{escape(field.label.text)}</label>')
 
 
 def choice_inputs(field) -> list[Markup]:
@@ -170,17 +170,15 @@ def choice_inputs(field) -> list[Markup]:
         if choice.selected:
             attributes["checked"] = True
         text = _words(choice)
-        drawn.append(
-            Markup('<label class="choice"><input {}> <span>{}</span></label>').format(_params(attributes), text)
-        )
+        drawn.append(Markup(f'<label class="choice"><input {_params(attributes)}> <span>{escape(text)}</span></label>'))
     return drawn
 
 
 def _words(choice) -> str:
     """A choice's label (`label or value`, as WTForms shows it), a translated label looked up once."""
     label = choice.label
-    if label is not None and not hasattr(label, "__html__"):
-        label = str(label)
+    if label is not None and not isinstance(label, Markup):
+        label = str(label)  # a lazy translation is looked up here, once
     return label or str(choice.value)
 
 
@@ -189,8 +187,8 @@ def _option(choice) -> Markup:
         return widgets.Select.render_option(choice)
     value, text = str(choice.value), _words(choice)
     if choice.selected:
-        return Markup('<option selected value="{}">{}</option>').format(value, text)
-    return Markup('<option value="{}">{}</option>').format(value, text)
+        return Markup(f'<option selected value="{escape(value)}">{escape(text)}</option>')
+    return Markup(f'<option value="{escape(value)}">{escape(text)}</option>')
 
 
 def select(field, **attributes) -> Markup:
@@ -202,10 +200,10 @@ def select(field, **attributes) -> Markup:
     if field.has_groups():
         for group, choices in field.iter_groups():
             if group is not None:
-                options.append(Markup('<optgroup label="{}">').format(group))
+                options.append(Markup(f'<optgroup label="{escape(group)}">'))
             options += [_option(choice) for choice in choices]
             if group is not None:
                 options.append(Markup("</optgroup>"))
     else:
         options = [_option(choice) for choice in field.iter_choices()]
-    return Markup("<select {}>{}</select>").format(_params(params), Markup("").join(options))
+    return Markup(f"<select {_params(params)}>{''.join(options)}</select>")

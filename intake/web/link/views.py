@@ -40,9 +40,13 @@ def _load(token: str):
 
 def _partner_choices(deal) -> list:
     country = deal.account.country if deal.account else None
-    partners = db.session.scalars(select(Partner).where(Partner.is_active.is_(True)).order_by(Partner.name)).all()
+    # Their names and countries are all the choices show: no partner objects for the session to track.
+    partners = db.session.execute(
+        select(Partner.id, Partner.name, Partner.countries).where(Partner.is_active.is_(True)).order_by(Partner.name)
+    ).all()
     local = [p for p in partners if country and country in p.countries]
-    others = [p for p in partners if p not in local]
+    local_ids = {p.id for p in local}
+    others = [p for p in partners if p.id not in local_ids]
     choices = opts([("", _("Choose a partner…"))])
     choices += [c for p in local for c in opts([(p.id, p.name)])]
     for c in choices[1:]:
