@@ -313,3 +313,20 @@ def test_the_customer_page_shows_no_internal_routing_or_notes(client, customer, 
     page = customer.get(link).get_data(as_text=True).lower()
     for word in ("internal", "commission", "credit", "originat", "routing"):
         assert word not in page
+
+
+def test_wtforms_own_messages_come_in_the_customers_language(app):
+    """WTForms' catalogue is read once per language, and a German customer's form speaks German."""
+    from flask_babel import refresh
+
+    from intake.web.link.forms import AnswerForm
+
+    said = {}
+    for language in ("de", "en", "de"):
+        with app.test_request_context(f"/p/{'x' * 30}?lang={language}"):
+            refresh()  # the test's application context outlives each request: the locale is chosen afresh
+            form = AnswerForm()
+            translations = form.meta.get_translations(form)
+            said.setdefault(language, []).append((translations, translations.gettext("Not a valid choice.")))
+    assert said["de"][0][1] == "Keine gültige Auswahl." and said["en"][0][1] == "Not a valid choice."
+    assert said["de"][0][0] is said["de"][1][0]

@@ -5,7 +5,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 import pycountry
+from babel import support
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -24,6 +26,7 @@ from wtforms import (
 )
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, StopValidation
 
 from ..api_tokens import NAME_LENGTH
@@ -114,11 +117,22 @@ class _Guarded:
         return field
 
 
+@lru_cache(maxsize=8)
+def _wtforms_messages(locale: str) -> support.Translations:
+    """WTForms' own messages in a language, read from its catalogue once per process (the file never changes)."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class IntakeForm(FlaskForm):
     """Every page's form: CSRF-protected, and guarded against input no page of ours sends."""
 
     class Meta(_Guarded):
-        pass
+        def get_translations(self, form):
+            # Flask-WTF reads WTForms' catalogue from disk in every request that translates a word of it (a field
+            # without a label does): the catalogue of the request's language, once.
+            if not current_app.config.get("WTF_I18N_ENABLED", True) or "babel" not in current_app.extensions:
+                return super().get_translations(form)
+            return _wtforms_messages(str(get_locale()))
 
 
 class RowForm(Form):
