@@ -85,6 +85,7 @@ def register_templates(app: Flask) -> None:
     app.add_template_global(fields.errors, "field_errors")
     # A page that lays a field out itself draws its input, or its choices, by the same functions.
     app.add_template_global(fields.draw, "field_input")
+    app.add_template_global(fields.label, "field_label")
     app.add_template_global(fields.choice_inputs, "field_choices")
 
     # Templates read product words from the one vocabulary: `deal.status|words("status")`.

@@ -136,3 +136,14 @@ def test_a_whole_field_block_uses_the_one_pass_drawing():
         block = field(form.country)
     assert 'aria-describedby="country-error" aria-invalid="true" id="country" name="country"' in block
     assert '<option selected value="GB">' in block
+
+
+def test_a_csrf_token_is_drawn_as_wtforms_draws_it():
+    from flask_wtf import FlaskForm
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "drawing"
+    with app.test_request_context():
+        token = FlaskForm().csrf_token
+        assert draw(token, {"id": False}) == token(id=False)
+        assert 'name="csrf_token" type="hidden" value="' in draw(token, {"id": False})
