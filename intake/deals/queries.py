@@ -101,7 +101,7 @@ def get_deal_or_404(
 
     With `with_answers`, the account and partner rows come in the same statement,
     as every questionnaire page needs them for its progress stepper; `for_page` adds the
-    partner's registration, which the deal's page shows. With `to_change`,
+    partner's registration and the customer's answer, which the deal's page shows. With `to_change`,
     the deal's write lock is taken before it is read (see lifecycle), for a request
     that changes it: the change then reads the deal once.
     """
@@ -114,7 +114,7 @@ def get_deal_or_404(
         # One statement: a deal has one account and a handful of partner rows.
         query = query.options(joinedload(Deal.account), joinedload(Deal.landscape))
     if for_page:
-        query = query.options(joinedload(Deal.registration))
+        query = query.options(joinedload(Deal.registration), joinedload(Deal.customer_answer))
     deal = db.session.execute(query).unique().scalar_one_or_none()
     if deal is None:
         abort(404)
