@@ -18,7 +18,8 @@ class Credit(db.Model):
 
     __tablename__ = "credits"
     __table_args__ = (
-        # The dashboard's routes: the lead credits in force, by when they were decided.
+        # Every partner's ledger at once (the API's): the credits in force of the kinds it counts. (The dashboard
+        # counts routes by the route the deal keeps, since 0017.)
         Index("ix_credits_credit_in_force_decided_at", "credit", "in_force", "decided_at"),
         # A partner's scorecard and ledger lines: its credits of one kind in force.
         Index("ix_credits_partner_id_credit_in_force", "partner_id", "credit", "in_force"),
