@@ -57,12 +57,17 @@ def distinct_selects(statements: list[tuple[str, object]]) -> list[tuple[str, ob
 
 def explain(statements: list[tuple[str, object]]) -> list[dict]:
     """Each statement's plan, summarised: which index each table is searched by, or SCAN."""
+    from sqlalchemy import inspect
+
     from intake.extensions import db
 
     dialect = db.engine.dialect.name
     sizes: dict[str, int] = {}
     plans = []
     with db.engine.connect() as conn:
+        # A scan of a subquery the statement materialised (SQLite's "SCAN anon_1") reads that subquery's own rows,
+        # which the table it was read from and its plan step already show: only tables are counted.
+        tables = set(inspect(conn).get_table_names())
 
         def size(table: str) -> int:
             if table not in sizes:
@@ -77,7 +82,7 @@ def explain(statements: list[tuple[str, object]]) -> list[dict]:
                 scans = [
                     (s.split()[1], s)
                     for s in steps
-                    if s.startswith("SCAN ") and len(s.split()) > 1 and not s.startswith("SCAN CONSTANT ROW")
+                    if s.startswith("SCAN ") and len(s.split()) > 1 and s.split()[1] in tables
                 ]
             else:
                 rows = conn.exec_driver_sql("EXPLAIN (COSTS OFF) " + statement, parameters).all()
@@ -85,6 +90,7 @@ def explain(statements: list[tuple[str, object]]) -> list[dict]:
                 nodes = ("Hash", "Nested Loop", "Merge", "Sort", "Limit", "Aggregate")
                 steps = [s for s in steps if "Scan" in s or (s.startswith(nodes) and ":" not in s)]
                 scans = [(s.split(" on ")[1].split()[0], s) for s in steps if "Seq Scan on " in s]
+                scans = [(table, step) for table, step in scans if table in tables]
             plans.append(
                 {
                     "sql": " ".join(statement.split()),
