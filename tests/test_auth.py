@@ -1,7 +1,9 @@
 from http.cookies import SimpleCookie
 
 import pytest
+from werkzeug.security import check_password_hash
 
+from intake.auth import DUMMY_HASH
 from intake.extensions import db
 from intake.models import LoginAttempt
 
@@ -28,6 +30,13 @@ def test_a_wrong_password_is_refused_with_the_email_kept(client, make_user):
     assert "do not match an active account" in page
     assert f'value="{user.email}"' in page
     assert client.get("/deals").status_code == 302
+
+
+def test_an_unknown_email_is_checked_against_a_hash_of_the_method_passwords_get(make_user):
+    # The same method and cost as a real user's password, so a sign-in for no account takes as long.
+    user = make_user("rep")
+    assert DUMMY_HASH.split("$")[0] == user.password_hash.split("$")[0]
+    assert not check_password_hash(DUMMY_HASH, PASSWORD)
 
 
 def test_a_deactivated_user_cannot_sign_in(client, make_user):

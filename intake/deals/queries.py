@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
 from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
 
 from ..extensions import db
 from ..matching import normalise_company
-from ..models import Account, AuditEvent, Credit, Deal, OutboxMessage, User
+from ..models import Account, AuditEvent, Credit, Deal, OutboxMessage, PartnerUser, User
 from ..models.types import utcnow
 from . import lifecycle
 
@@ -174,7 +174,11 @@ def deal_history(deal: Deal) -> History:
         db.session.scalars(
             select(AuditEvent)
             .where(*about)
-            .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.partner_user))
+            # Who made each change comes in the same statement: each is one row at most, joined.
+            .options(
+                joinedload(AuditEvent.actor),
+                joinedload(AuditEvent.partner_user).joinedload(PartnerUser.partner),
+            )
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .limit(HISTORY_SHOWN)
         )
@@ -190,6 +194,13 @@ def account_for(account_id: int) -> Account | None:
 
 
 def deal_messages(deal: Deal) -> list[OutboxMessage]:
+    """The mail sent about the deal, as its page lists it: subject, recipients and status, not the bodies."""
+    shown = (OutboxMessage.subject, OutboxMessage.recipients, OutboxMessage.status)
     return list(
-        db.session.scalars(select(OutboxMessage).where(OutboxMessage.deal_id == deal.id).order_by(OutboxMessage.id))
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.deal_id == deal.id)
+            .options(load_only(*shown))
+            .order_by(OutboxMessage.id)
+        )
     )
