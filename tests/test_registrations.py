@@ -572,7 +572,7 @@ def _routed_and_accepted(app, rep, ready, partner, **answers):
     return db.session.get(Deal, deal.id), request, browser
 
 
-def test_the_partner_that_fulfils_records_the_deal_won_in_the_portal(app, rep, ready, thames):
+def test_the_partner_that_fulfils_records_the_deal_won_in_the_portal(app, client, rep, ready, thames):
     deal, request, browser = _routed_and_accepted(app, rep, ready, thames, fulfilment="partner")
     assert deal.status == "accepted"
     url = f"/partner/requests/{request.id}"
@@ -599,6 +599,8 @@ def test_the_partner_that_fulfils_records_the_deal_won_in_the_portal(app, rep, r
     oliver = db.session.scalar(select(PartnerUser).where(PartnerUser.email == OLIVER))
     assert (event.partner_user_id, event.actor_id) == (oliver.id, None)
     assert event.actor_name == "Oliver Smith, Thames Cloud"
+    # The rep (signed in on `client`) finds the partner user and their partner named in the deal's history.
+    assert "Oliver Smith, Thames Cloud · marked won" in client.get(f"/deals/{deal.id}").get_data(as_text=True)
     assert _recipients("partner_won") == [[rep.email]]
     assert "Won or lost?" not in browser.get(url).get_data(as_text=True)
 

@@ -1,10 +1,11 @@
 """Routing in the app: route, alignment, conflict, override, recommendation — on both databases."""
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from intake import routing as engine
 from intake.extensions import db
-from intake.models import AuditEvent, Deal, Decision
+from intake.models import AuditEvent, Deal, Decision, OutboxMessage
 
 
 def route(client, deal, **form):
@@ -28,6 +29,18 @@ def test_the_partner_of_many_years_leads_when_its_customer_calls_us(client, read
     page = client.get(f"/deals/{deal.id}").get_data(as_text=True)
     assert "originates no customer contact and coordinates through the leader" in page
     assert "Why, rule by rule" in page and "Route this deal" not in page
+
+
+def test_the_deal_page_lists_the_mail_routing_queued_with_its_recipients_and_status(client, ready, make_partner):
+    deal = ready(partner=make_partner(name="Thames Cloud"), strength=5, fulfilment="partner", originator="customer")
+    assert "<h3>Mail</h3>" not in client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    assert route(client, deal).status_code == 302
+    queued = db.session.scalars(select(OutboxMessage).where(OutboxMessage.deal_id == deal.id)).all()
+    assert queued
+    page = client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    for message in queued:
+        shown = f"{escape(message.subject)} → {escape(', '.join(message.recipients))} · "
+        assert shown + '<span class="badge">queued</span>' in page
 
 
 def test_routing_without_the_customers_answer_says_so(client, rep, make_deal, make_account):
