@@ -17,6 +17,10 @@ class LinkGone(Exception):
     """The link existed but can no longer be used (expired or revoked)."""
 
 
+class Guessing(Exception):
+    """The address asked for too many links that do not exist, lately: it is refused for a while."""
+
+
 def _token(nonce: str, purpose: str = "customer-link") -> str:
     key = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(key, f"{purpose}:{nonce}".encode(), hashlib.sha256).digest()
@@ -80,26 +84,46 @@ def current_link(deal: Deal) -> CustomerLink | None:
     )
 
 
-def is_guessing(address: str, now: datetime | None = None) -> bool:
-    """Whether this address has asked for too many links that do not exist, lately."""
-    now = now or datetime.now(UTC)
+def _misses(address: str, now: datetime):
+    """How many links that do not exist this address asked for lately, as a scalar subquery."""
     since = now - timedelta(minutes=15)
-    misses = db.session.scalar(select(func.count()).where(LinkMiss.address == address, LinkMiss.at >= since))
+    return select(func.count()).where(LinkMiss.address == address, LinkMiss.at >= since).scalar_subquery()
+
+
+def _too_many(misses: int) -> bool:
     return misses >= current_app.config["LINK_MISSES_PER_ADDRESS"]
 
 
-def resolve(token: str, *, address: str, now: datetime | None = None) -> CustomerLink | None:
-    """Return the live link for this token, None when there is none, or raise LinkGone.
+def is_guessing(address: str, now: datetime | None = None) -> bool:
+    """Whether this address has asked for too many links that do not exist, lately."""
+    return _too_many(db.session.scalar(select(_misses(address, now or datetime.now(UTC)))))
 
-    A miss is recorded against the address (the caller commits it).
+
+def resolve(token: str, *, address: str, now: datetime | None = None, options=()) -> CustomerLink | None:
+    """Return the live link for this token, None when there is none, or raise LinkGone; raise Guessing,
+    whatever the token, while the address is refused for asking for too many links that do not exist.
+
+    A link that is found comes with the address's misses in the same statement, and with what `options`
+    (loader options) ask of its deal. A miss is recorded against the address (the caller commits it).
     """
     now = now or datetime.now(UTC)
-    link = None
+    found = None
     if plausible(token):
-        link = db.session.scalar(select(CustomerLink).where(CustomerLink.token_hash == _hash(token)))
-    if link is None:
+        found = (
+            db.session.execute(
+                select(CustomerLink, _misses(address, now))
+                .where(CustomerLink.token_hash == _hash(token))
+                .options(*options)
+            )
+            .unique()
+            .first()
+        )
+    if _too_many(found[1] if found else db.session.scalar(select(_misses(address, now)))):
+        raise Guessing()
+    if found is None:
         db.session.add(LinkMiss(address=address, at=now))
         return None
+    link = found[0]
     if link.revoked_at is not None or link.expires_at <= now:
         raise LinkGone()
     return link

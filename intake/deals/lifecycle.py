@@ -59,17 +59,25 @@ def _held(deal_id: int) -> bool:
     return transaction is db.session().get_transaction() and deal_id in ids
 
 
-def lock_before_reading(deal_id: int, *conditions) -> bool:
-    """Take the deal's write lock before the deal is read in this transaction; False when no deal matches
-    (`conditions` narrow it, e.g. to the deals a rep may see). `lock` and `begin` then read nothing again."""
-    if not _take_lock(Deal.id == deal_id, *conditions):
-        return False
+def lock_before_reading(deal_id: int, *conditions) -> Deal | None:
+    """Take the deal's write lock before the deal is read in this transaction, and return the deal as the
+    same statement read it (UPDATE … RETURNING); None when no deal matches (`conditions` narrow it, e.g. to
+    the deals a rep may see). `lock` and `begin` then read nothing again."""
+    deal = db.session.scalars(
+        update(Deal)
+        .where(Deal.id == deal_id, *conditions)
+        .values(lock_version=Deal.lock_version + 1)
+        .returning(Deal)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
+    if deal is None:
+        return None
     transaction, ids = db.session.info.get("deals_locked_before_reading", (None, set()))
     if transaction is not db.session().get_transaction():
         ids = set()
     ids.add(deal_id)
     db.session.info["deals_locked_before_reading"] = (db.session().get_transaction(), ids)
-    return True
+    return deal
 
 
 def lock(deal: Deal) -> str:

@@ -103,12 +103,15 @@ def get_deal_or_404(
     as every questionnaire page needs them for its progress stepper; `for_page` adds the
     partner's registration and the customer's answer, which the deal's page shows. With `to_change`,
     the deal's write lock is taken before it is read (see lifecycle), for a request
-    that changes it: the change then reads the deal once.
+    that changes it: the change then reads the deal once, by the lock's own statement.
     """
     if to_change:
         mine = () if user.is_admin else (Deal.rep_id == user.id,)
-        if not lifecycle.lock_before_reading(deal_id, *mine):
+        locked = lifecycle.lock_before_reading(deal_id, *mine)
+        if locked is None:
             abort(404)
+        if not (with_answers or for_page):
+            return locked
     query = visible_deals(user).where(Deal.id == deal_id)
     if with_answers or for_page:
         # One statement: a deal has one account and a handful of partner rows.

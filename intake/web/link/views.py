@@ -4,13 +4,14 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ... import tokens
 from ...deals import audiences, customer, lifecycle
 from ...errors import DomainError, FieldErrors
 from ...extensions import db
 from ...i18n import LANGUAGES
-from ...models import Partner
+from ...models import CustomerLink, Deal, Partner
 from ..errors import keeps_answers
 from ..forms import opts
 from ..pages import attach_errors, has_errors
@@ -24,12 +25,20 @@ def _problem(status: int):
     return render_template("link/problem.html", status=status, vendor=current_app.config["VENDOR_NAME"]), status
 
 
-def _load(token: str):
-    address = request.remote_addr or "unknown"
-    if tokens.is_guessing(address):
-        return None, _problem(429)
+# What the customer's page reads of the deal, in the link's own statement. An answer reads none of it
+# before the deal's write lock (see lifecycle), so that what it changes is read as it is now.
+_PAGE_READS = (
+    joinedload(CustomerLink.deal).joinedload(Deal.account),
+    joinedload(CustomerLink.deal).joinedload(Deal.customer_answer),
+    joinedload(CustomerLink.deal).joinedload(Deal.customer_relationships),
+)
+
+
+def _load(token: str, reads=()):
     try:
-        link = tokens.resolve(token, address=address)
+        link = tokens.resolve(token, address=request.remote_addr or "unknown", options=reads)
+    except tokens.Guessing:
+        return None, _problem(429)
     except tokens.LinkGone:
         return None, _problem(410)
     if link is None:
@@ -156,7 +165,7 @@ def _thanks(link):
 
 @bp.get("/<token>")
 def answer(token: str):
-    link, problem = _load(token)
+    link, problem = _load(token, _PAGE_READS)
     if problem:
         return problem
     if customer.mark_opened(link):
@@ -174,9 +183,9 @@ def submit(token: str):
         return problem
     adding_a_row = request.form.get("action") == "add_row"
     # An answer changes the deal: its write lock first, so the deal is read once, as it is now (see lifecycle).
-    if not adding_a_row and not lifecycle.lock_before_reading(link.deal_id):
+    deal = link.deal if adding_a_row else lifecycle.lock_before_reading(link.deal_id)
+    if deal is None:
         return _problem(404)
-    deal = link.deal
     if not customer.answerable(deal):
         return redirect(url_for("link.answer", token=token))
     form = _build_form(deal, submitted=True)
@@ -184,16 +193,16 @@ def submit(token: str):
         if len(form.rows.entries) < form.rows.max_entries:
             form.rows.append_entry()
         return _render(link, _set_rows(form))
-    # Every problem in one round: the form's own checks and the answer's rules together.
     valid = form.validate()
     answer = {k: v for k, v in form.data.items() if k in customer.ANSWER_FIELDS}
     rows = [entry.form.data for entry in form.rows.entries]
-    rules = customer.answer_errors(answer, rows, chosen_row=form.fulfilment_row.data, consent=form.consent.data)
-    if rules:
+    if not valid:
+        # Every problem in one round: the form's own checks and the answer's rules together.
+        rules = customer.answer_errors(answer, rows, chosen_row=form.fulfilment_row.data, consent=form.consent.data)
         attach_errors(form, {name: reason for name, reason in rules.items() if not has_errors(form, name)})
-    if not valid or rules:
         return _render(link, form, 400)
     try:
+        # A valid form still has the answer's rules to keep: record_answer checks them (FieldErrors).
         changed = customer.record_answer(
             link,
             answer,
