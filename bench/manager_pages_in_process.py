@@ -3,8 +3,9 @@
     python -m bench.manager_pages_in_process [--partner N] [--repetitions 5]
 
 Run with the app's INTAKE_* environment on the data set bench/manager_data.py built (and, for the
-statement counts to compare with, on the demo data alone); bench/manager_pages.py does both, before
-the HTTP runs. Signed in as the channel manager (Flask test client), for each of
+statement counts to compare with, on a programme of 1,000 deals in a database of its own);
+bench/manager_pages.py does both, before the HTTP runs. Signed in as the channel manager (Flask test
+client), for each of
 
     GET /dashboard                          the whole pipeline (rep.dashboard_page)
     GET /admin/ledger                       the reciprocity ledger, every partner
