@@ -9,6 +9,12 @@ from intake import create_app
 from intake.extensions import db
 
 
+def rows_of(query: str) -> list[tuple]:
+    """What the query reads now, each row a tuple, on a connection of its own (outside any session)."""
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(db.text(query))]
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_an_empty_database_upgrades_to_head_and_matches_the_models(make_empty_database, engine):
     url = make_empty_database(engine)
@@ -48,14 +54,10 @@ def test_each_partners_contact_becomes_its_first_partner_user_on_upgrade(make_em
                     {"n": name, "k": name.lower(), "c": contact, "e": email, "t": "2026-11-01T00:00:00+00:00"},
                 )
         upgrade()
-        with db.engine.connect() as connection:
-            users = connection.execute(
-                db.text(
-                    "SELECT p.name, u.name, u.email, u.is_active FROM partner_users u"
-                    " JOIN partners p ON p.id = u.partner_id"
-                )
-            ).all()
-        assert [tuple(row) for row in users] == [("Thames Cloud", "Oliver Smith", "oliver@thames.example", True)]
+        users = rows_of(
+            "SELECT p.name, u.name, u.email, u.is_active FROM partner_users u JOIN partners p ON p.id = u.partner_id"
+        )
+        assert users == [("Thames Cloud", "Oliver Smith", "oliver@thames.example", True)]
         db.engine.dispose()
 
 
@@ -75,13 +77,11 @@ def test_decisions_made_before_credit_records_get_the_credit_they_earned_on_upgr
         upgrade()
         demo_data.load()
         db.session.commit()
-        with db.engine.connect() as connection:
-            written = [tuple(row) for row in connection.execute(db.text(query))]
+        written = rows_of(query)
         db.session.remove()
         downgrade(revision="0009")
         upgrade()
-        with db.engine.connect() as connection:
-            backfilled = [tuple(row) for row in connection.execute(db.text(query))]
+        backfilled = rows_of(query)
         assert {row[8] for row in written} >= {None, "won", "lost"}  # the demo holds open, won and lost deals
         assert backfilled == written
         db.engine.dispose()
@@ -102,13 +102,11 @@ def test_deals_routed_before_they_kept_their_route_get_it_from_the_credit_in_for
         upgrade()
         demo_data.load()
         db.session.commit()
-        with db.engine.connect() as connection:
-            kept = [tuple(row) for row in connection.execute(db.text(query))]
+        kept = rows_of(query)
         db.session.remove()
         downgrade(revision="0016")
         upgrade()
-        with db.engine.connect() as connection:
-            backfilled = [tuple(row) for row in connection.execute(db.text(query))]
+        backfilled = rows_of(query)
         # The demo holds deals with no credit in force, and routes of each kind of leader and fulfiller.
         assert {(leader, fulfiller) for _, _, leader, fulfiller in kept} >= {
             (None, None),
@@ -137,15 +135,12 @@ def test_partners_kept_before_get_the_coverage_the_partner_model_keeps_on_upgrad
         admin.set_partner_active(leaving, False, actor=None)
         db.session.commit()
         leaving_id = leaving.id
-        with db.engine.connect() as connection:
-            kept = {tuple(row) for row in connection.execute(db.text(query))}
+        kept = set(rows_of(query))
         db.session.remove()
         downgrade(revision="0017")
-        with db.engine.connect() as connection:
-            before = {tuple(row) for row in connection.execute(db.text(query))}
+        before = set(rows_of(query))
         upgrade()
-        with db.engine.connect() as connection:
-            rewritten = {tuple(row) for row in connection.execute(db.text(query))}
+        rewritten = set(rows_of(query))
         assert {kind for _, kind, _, _ in kept} == {"any", "country", "vertical", "pair"}
         assert leaving_id not in {pid for pid, *_ in kept} and leaving_id in {pid for pid, *_ in before}
         assert "pair" not in {kind for _, kind, _, _ in before}

@@ -133,7 +133,7 @@ def lines(*, partner_id: int | None = None, partner_ids: list[int] | None = None
 
 def _money(value) -> Decimal:
     """A sum as the database returns it (SQLite adds up floats), to the cent."""
-    return Decimal(value).quantize(CENT) if not isinstance(value, Decimal) else value.quantize(CENT)
+    return Decimal(value).quantize(CENT)
 
 
 def _newest_first(quarter: str) -> tuple[int, int]:
