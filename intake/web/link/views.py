@@ -25,13 +25,15 @@ def _problem(status: int):
     return render_template("link/problem.html", status=status, vendor=current_app.config["VENDOR_NAME"]), status
 
 
-# What the customer's page reads of the deal, in the link's own statement. An answer reads none of it
-# before the deal's write lock (see lifecycle), so that what it changes is read as it is now.
-_PAGE_READS = (
-    joinedload(CustomerLink.deal).joinedload(Deal.account),
-    joinedload(CustomerLink.deal).joinedload(Deal.customer_answer),
-    joinedload(CustomerLink.deal).joinedload(Deal.customer_relationships),
-)
+def _page_reads() -> tuple:
+    """What the customer's page reads of the deal, in the link's own statement. An answer reads none of it
+    before the deal's write lock (see lifecycle), so that what it changes is read as it is now. (Built per
+    request: options built at import would configure every mapper as the module loads.)"""
+    return (
+        joinedload(CustomerLink.deal).joinedload(Deal.account),
+        joinedload(CustomerLink.deal).joinedload(Deal.customer_answer),
+        joinedload(CustomerLink.deal).joinedload(Deal.customer_relationships),
+    )
 
 
 def _load(token: str, reads=()):
@@ -165,7 +167,7 @@ def _thanks(link):
 
 @bp.get("/<token>")
 def answer(token: str):
-    link, problem = _load(token, _PAGE_READS)
+    link, problem = _load(token, _page_reads())
     if problem:
         return problem
     if customer.mark_opened(link):
