@@ -193,10 +193,10 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         # The largest JSON body the API reads: a deal with every answer and 30 partner rows is under 64 KB.
         "API_MAX_BODY": int(env.get("INTAKE_API_MAX_BODY_KB", "256")) * 1024,
-        # Requests per API token (Flask-Limiter). Counted in this process unless a shared store is
-        # configured: with several app servers, set INTAKE_RATELIMIT_STORAGE_URI=redis://host:6379.
+        # Requests per API token (Flask-Limiter), counted in the database (intake.rate_limits), so every
+        # app server counts the same; INTAKE_RATELIMIT_STORAGE_URI=redis://host:6379 counts them in Redis.
         "API_RATE_LIMIT": env.get("INTAKE_API_RATE_LIMIT", "120 per minute"),
-        "RATELIMIT_STORAGE_URI": env.get("INTAKE_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": env.get("INTAKE_RATELIMIT_STORAGE_URI", "intake-database://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "intake",
     }

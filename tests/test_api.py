@@ -2,6 +2,7 @@
 tool registering deals, and every refusal a problem document with the right status, never a 500."""
 
 import json
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -383,6 +384,45 @@ def test_the_same_create_sent_twice_at_once_makes_one_deal(crm, live_server):
     assert len(answers) == 2 and {status for status, _ in answers} == {201}
     assert len({deal_id for _, deal_id in answers}) == 1
     assert db.session.scalar(select(func.count()).select_from(Deal)) == 1
+
+
+def test_two_servers_on_one_database_count_one_limit_per_token(app, make_user):
+    """Without Redis the counts are the database's, so a second app server sees the first one's requests."""
+    import hashlib
+
+    from intake import create_app
+    from intake.models import RateLimitCount
+
+    assert app.config["RATELIMIT_STORAGE_URI"] == "intake-database://"
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    token = token_for(make_user("rep"))
+    other_server = create_app({**app.config})
+    try:
+        first, second = Api(app, token), Api(other_server, token)
+        assert [first("GET", "/deals").status_code, second("GET", "/deals").status_code] == [200, 200]
+        assert first("GET", "/deals").status_code == 200
+        problem_of(second("GET", "/deals"), 429, "rate_limited")
+    finally:
+        with other_server.app_context():
+            db.engine.dispose()
+    counted = hashlib.sha256(b"rate-limit\0" + f"Bearer {token}".encode()).hexdigest()[:32]
+    rows = db.session.scalars(select(RateLimitCount)).all()
+    assert [row.hits for row in rows if f"api-token:{counted}" in row.key] == [4]  # the refused one counts too
+
+
+def test_the_database_counts_a_window_and_starts_the_next_one_afresh(app):
+    from intake.rate_limits import DatabaseStorage
+
+    storage = DatabaseStorage()
+    assert storage.check() and storage.get("k") == 0
+    assert [storage.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    assert storage.incr("k", 60, amount=2) == 5 and storage.get("k") == 5
+    assert time.time() < storage.get_expiry("k") <= time.time() + 60
+    assert storage.incr("over", 0) == 1  # a window of no length is over at once: the next hit starts anew
+    assert storage.get("over") == 0 and storage.incr("over", 60) == 1
+    storage.clear("k")
+    assert storage.get("k") == 0 and storage.get("over") == 1
+    assert storage.reset() == 1 and storage.get("over") == 0
 
 
 def test_two_servers_sharing_redis_count_one_limit_per_token(app, make_user):

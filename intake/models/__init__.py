@@ -10,6 +10,7 @@ from .decisions import Decision, RulesOfEngagement
 from .outbox import OutboxMessage
 from .partner_requests import Document, PartnerRequest
 from .partners import Partner, PartnerCoverage, PartnerUser, SignInLink, SignInRequest
+from .rate_limits import RateLimitCount
 from .registrations import Registration
 from .users import LoginAttempt, User
 from .webhooks import WebhookDelivery, WebhookEndpoint
@@ -33,6 +34,7 @@ __all__ = [
     "PartnerCoverage",
     "PartnerRequest",
     "PartnerUser",
+    "RateLimitCount",
     "Registration",
     "Relationship",
     "RulesOfEngagement",

@@ -26,7 +26,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, g, render_template, request
 from flask_smorest import Api, Blueprint
 
-from ... import api_tokens
+from ... import api_tokens, rate_limits  # noqa: F401  (rate_limits registers the database's storage)
 from ...extensions import csrf, db, limiter
 from ...models import PartnerUser, User
 from ...models.types import utcnow
