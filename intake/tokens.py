@@ -84,6 +84,19 @@ def current_link(deal: Deal) -> CustomerLink | None:
     )
 
 
+def current_links(deals: list[Deal]) -> dict[int, CustomerLink]:
+    """Each of these deals' newest link, whatever its state, by deal id: one statement for a page of deals
+    (a deal has a link or two: issuing one revokes the one before)."""
+    newest: dict[int, CustomerLink] = {}
+    if deals:
+        ids = [deal.id for deal in deals]
+        for link in db.session.scalars(
+            select(CustomerLink).where(CustomerLink.deal_id.in_(ids)).order_by(CustomerLink.id)
+        ):
+            newest[link.deal_id] = link
+    return newest
+
+
 def _misses(address: str, now: datetime):
     """How many links that do not exist this address asked for lately, as a scalar subquery."""
     since = now - timedelta(minutes=15)

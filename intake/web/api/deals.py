@@ -8,13 +8,14 @@ change made meanwhile by someone else is never overwritten silently (412).
 from __future__ import annotations
 
 from flask import request, url_for
+from sqlalchemy.orm import selectinload
 
 from ... import tokens
 from ...deals import audiences, customer, decisions, lifecycle, queries, services
 from ...deals.questionnaire import missing_answers
 from ...errors import FieldErrors
 from ...extensions import db
-from ...models import Deal
+from ...models import Deal, Decision, Relationship
 from ...models.types import utcnow
 from ..errors import Problem
 from . import STAFF, access_first, acting, blueprint
@@ -69,9 +70,10 @@ def _answered(deal: Deal, status: int = 200):
     )
 
 
-def represent(deal: Deal) -> dict:
-    """The staff's view of a deal, as the API gives it."""
-    link = tokens.current_link(deal)
+def represent(deal: Deal, links: dict | None = None) -> dict:
+    """The staff's view of a deal, as the API gives it; `links`, when a page of deals was read, their newest
+    customer links by deal id (tokens.current_links)."""
+    link = links.get(deal.id) if links is not None else tokens.current_link(deal)
     version = decisions.current(deal)
     now = utcnow()
     return {
@@ -213,8 +215,16 @@ def deals(args):
     query = queries.visible_deals(acting())
     if args.get("status"):
         query = query.where(Deal.status == args["status"])
+    # What each deal shows, read for the whole page in a statement per kind, not per deal.
+    query = query.options(
+        selectinload(Deal.account),
+        selectinload(Deal.rep),
+        selectinload(Deal.landscape).selectinload(Relationship.partner),
+        selectinload(Deal.decisions).selectinload(Decision.decided_by),
+    )
     found, next_cursor = cursor_page(query, Deal, args)
-    return {"items": [represent(deal) for deal in found], "next_cursor": next_cursor}
+    links = tokens.current_links(found)
+    return {"items": [represent(deal, links) for deal in found], "next_cursor": next_cursor}
 
 
 @bp.post("")
