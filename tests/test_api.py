@@ -121,9 +121,28 @@ def test_a_crm_creates_a_deal_with_all_its_answers_completes_it_links_the_custom
     assert [v["version"] for v in history] == [1] and history[0]["decision"]["status"] == "routable"
 
 
-def test_a_page_of_deals_is_read_in_the_same_statements_however_many_deals_it_holds(crm, thames, smtp):
-    """Each listed deal shows its account, rep, partners, decision and customer link, read for the page, not by deal."""
+def statements_of(api: "Api", path: str) -> tuple[list, int]:
+    """The items of one list request and how many statements it ran."""
+    api("GET", path)  # the token's last use is noted at most once a while: not in the counted request
+    seen = []
+
+    def count(connection, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        items = api("GET", path).get_json()["items"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return items, len(seen)
+
+
+def test_a_page_is_read_in_the_same_statements_however_many_items_it_holds(app, crm, thames, smtp):
+    """What each listed item shows (a deal's account, rep, partners, decision and customer link; a request's
+    decision; an account's owner) is read for the whole page, not item by item."""
     api, _ = crm
+    oliver = db.session.scalar(select(PartnerUser).where(PartnerUser.partner_id == thames.id))
+    partner = Api(app, token_for(oliver))
 
     def routed_deal(n: int) -> None:
         answers = all_answers(thames.id)
@@ -135,29 +154,28 @@ def test_a_page_of_deals_is_read_in_the_same_statements_however_many_deals_it_ho
         answer_for(row, rows=[(thames, 5)], fulfilment="partner", contact="vendor", chosen_row=0, consent=True)
         assert api("POST", f"/deals/{deal['id']}/route", {}).status_code == 200
 
-    def listed() -> tuple[int, int]:
-        api("GET", "/deals")  # the token's last use is noted at most once a while: not in the counted request
-        seen = []
-
-        def count(connection, cursor, statement, *args):
-            seen.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            items = api("GET", "/deals").get_json()["items"]
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-        assert all(i["decision"] and i["customer_link"]["url"] and i["landscape"]["partners"] for i in items)
-        return len(items), len(seen)
+    def lists() -> dict[str, tuple[int, int]]:
+        deals, on_deals = statements_of(api, "/deals")
+        assert all(d["decision"] and d["customer_link"]["url"] and d["landscape"]["partners"] for d in deals)
+        requests, on_requests = statements_of(partner, "/requests")
+        assert all(r["deal"]["account"]["domain"] for r in requests)
+        accounts, on_accounts = statements_of(api, "/accounts")
+        assert all(a["owner"] for a in accounts)
+        return {
+            "deals": (len(deals), on_deals),
+            "requests": (len(requests), on_requests),
+            "accounts": (len(accounts), on_accounts),
+        }
 
     routed_deal(1)
     routed_deal(2)
-    two = listed()
+    two = lists()
     for n in (3, 4, 5):
         routed_deal(n)
-    five = listed()
-    assert (two[0], five[0]) == (2, 5)
-    assert five[1] == two[1], f"{two[1]} statements for 2 deals, {five[1]} for 5"
+    five = lists()
+    assert {name: n for name, (n, _) in two.items()} == {"deals": 2, "requests": 2, "accounts": 2}
+    assert {name: n for name, (n, _) in five.items()} == {"deals": 5, "requests": 5, "accounts": 5}
+    assert {name: ran for name, (_, ran) in five.items()} == {name: ran for name, (_, ran) in two.items()}
 
 
 def test_a_section_sent_changes_only_its_fields_and_a_stale_etag_is_refused(crm, thames):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ...admin import services as admin_services
 from ...deals import services as deal_services
@@ -30,7 +31,8 @@ PartnerPage = s.page_of(s.PartnerOut, "PartnerPage")
 @accounts_bp.response(200, AccountPage)
 def accounts(args):
     """Every account, by last change: accounts are the vendor's, shared by its staff."""
-    found, next_cursor = cursor_page(select(Account), Account, args)
+    # Each account shows its owner: read for the whole page, not account by account.
+    found, next_cursor = cursor_page(select(Account).options(selectinload(Account.owner)), Account, args)
     return {"items": found, "next_cursor": next_cursor}
 
 

@@ -13,10 +13,11 @@ from decimal import Decimal
 
 from flask import abort, request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ...deals import audiences, partner_requests, partners, registrations
 from ...extensions import db
-from ...models import Account, PartnerRequest, Registration
+from ...models import Account, Deal, PartnerRequest, Registration
 from ..errors import Problem
 from . import PARTNER, access_first, acting, blueprint
 from . import schemas as s
@@ -91,6 +92,11 @@ def requests(args):
             ) from None
     if args.get("updated_since"):
         query = query.where(PartnerRequest.created_at >= args["updated_since"])
+    # Each request shows its decision version and where it stands (its deal's decision in force): read for
+    # the whole page, not request by request.
+    query = query.options(
+        selectinload(PartnerRequest.decision), selectinload(PartnerRequest.deal).selectinload(Deal.decisions)
+    )
     found = list(db.session.scalars(query.order_by(PartnerRequest.id.desc()).limit(args["limit"] + 1)))
     more = len(found) > args["limit"]
     found = found[: args["limit"]]
