@@ -79,14 +79,12 @@ def issue(deal: Deal, *, language: str, actor: User, now: datetime | None = None
 
 def current_link(deal: Deal) -> CustomerLink | None:
     """The deal's newest link, whatever its state."""
-    return db.session.scalar(
-        select(CustomerLink).where(CustomerLink.deal_id == deal.id).order_by(CustomerLink.id.desc()).limit(1)
-    )
+    return current_links([deal]).get(deal.id)
 
 
 def current_links(deals: list[Deal]) -> dict[int, CustomerLink]:
     """Each of these deals' newest link, whatever its state, by deal id: one statement for a page of deals
-    (a deal has a link or two: issuing one revokes the one before)."""
+    (a deal has a link or two: issuing one revokes the ones before)."""
     newest: dict[int, CustomerLink] = {}
     if deals:
         ids = [deal.id for deal in deals]
