@@ -4,10 +4,12 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .extensions import db
 from .models import CustomerLink, Deal, LinkMiss, User
@@ -95,41 +97,57 @@ def current_links(deals: list[Deal]) -> dict[int, CustomerLink]:
     return newest
 
 
-def _misses(address: str, now: datetime):
-    """How many links that do not exist this address asked for lately, as a scalar subquery."""
-    since = now - timedelta(minutes=15)
-    return select(func.count()).where(LinkMiss.address == address, LinkMiss.at >= since).scalar_subquery()
+MISSES_REMEMBERED = timedelta(minutes=15)
+
+
+@cache
+def _misses():
+    """How many links that do not exist an address asked for lately, as a scalar subquery (parameters: the
+    address, and since when). Built once per process, as the statements below that use it."""
+    return (
+        select(func.count())
+        .where(LinkMiss.address == bindparam("address"), LinkMiss.at >= bindparam("since"))
+        .scalar_subquery()
+    )
+
+
+@cache
+def _link_by_token(reads: Callable[[], tuple] | None):
+    """The link by its token's hash with the address's misses, and what `reads` (loader options) asks of its deal.
+    Built once per process for each `reads`: building and keying it cost about as much as running it."""
+    query = select(CustomerLink, _misses()).where(CustomerLink.token_hash == bindparam("token_hash"))
+    return query.options(*reads()) if reads else query
 
 
 def _too_many(misses: int) -> bool:
     return misses >= current_app.config["LINK_MISSES_PER_ADDRESS"]
 
 
+def _count_misses(address: str, now: datetime) -> int:
+    return db.session.scalar(select(_misses()), {"address": address, "since": now - MISSES_REMEMBERED})
+
+
 def is_guessing(address: str, now: datetime | None = None) -> bool:
     """Whether this address has asked for too many links that do not exist, lately."""
-    return _too_many(db.session.scalar(select(_misses(address, now or datetime.now(UTC)))))
+    return _too_many(_count_misses(address, now or datetime.now(UTC)))
 
 
-def resolve(token: str, *, address: str, now: datetime | None = None, options=()) -> CustomerLink | None:
+def resolve(
+    token: str, *, address: str, now: datetime | None = None, reads: Callable[[], tuple] | None = None
+) -> CustomerLink | None:
     """Return the live link for this token, None when there is none, or raise LinkGone; raise Guessing,
     whatever the token, while the address is refused for asking for too many links that do not exist.
 
-    A link that is found comes with the address's misses in the same statement, and with what `options`
-    (loader options) ask of its deal. A miss is recorded against the address (the caller commits it).
+    A link that is found comes with the address's misses in the same statement, and with what `reads` (a
+    function returning loader options, the same one on every call) asks of its deal. A miss is recorded
+    against the address (the caller commits it).
     """
     now = now or datetime.now(UTC)
     found = None
     if plausible(token):
-        found = (
-            db.session.execute(
-                select(CustomerLink, _misses(address, now))
-                .where(CustomerLink.token_hash == _hash(token))
-                .options(*options)
-            )
-            .unique()
-            .first()
-        )
-    if _too_many(found[1] if found else db.session.scalar(select(_misses(address, now)))):
+        params = {"token_hash": _hash(token), "address": address, "since": now - MISSES_REMEMBERED}
+        found = db.session.execute(_link_by_token(reads), params).unique().first()
+    if _too_many(found[1] if found else _count_misses(address, now)):
         raise Guessing()
     if found is None:
         db.session.add(LinkMiss(address=address, at=now))

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from .. import audit
@@ -59,17 +60,26 @@ def _held(deal_id: int) -> bool:
     return transaction is db.session().get_transaction() and deal_id in ids
 
 
-def lock_before_reading(deal_id: int, *conditions) -> Deal | None:
-    """Take the deal's write lock before the deal is read in this transaction, and return the deal as the
-    same statement read it (UPDATE … RETURNING); None when no deal matches (`conditions` narrow it, e.g. to
-    the deals a rep may see). `lock` and `begin` then read nothing again."""
-    deal = db.session.scalars(
-        update(Deal)
-        .where(Deal.id == deal_id, *conditions)
-        .values(lock_version=Deal.lock_version + 1)
+@cache
+def _lock_and_read(of_rep: bool):
+    """The statement that takes a deal's lock and reads it, for any deal or one rep's: built once per process
+    and run with the ids as parameters (building and keying it cost about as much as running it)."""
+    statement = update(Deal).where(Deal.id == bindparam("locked_id"))
+    if of_rep:
+        statement = statement.where(Deal.rep_id == bindparam("of_rep"))
+    return (
+        statement.values(lock_version=Deal.lock_version + 1)
         .returning(Deal)
         .execution_options(synchronize_session=False, populate_existing=True)
-    ).one_or_none()
+    )
+
+
+def lock_before_reading(deal_id: int, *, rep_id: int | None = None) -> Deal | None:
+    """Take the deal's write lock before the deal is read in this transaction, and return the deal as the
+    same statement read it (UPDATE … RETURNING); None when no deal matches (with `rep_id`, only that rep's
+    deal matches). `lock` and `begin` then read nothing again."""
+    params = {"locked_id": deal_id} if rep_id is None else {"locked_id": deal_id, "of_rep": rep_id}
+    deal = db.session.scalars(_lock_and_read(rep_id is not None), params).one_or_none()
     if deal is None:
         return None
     transaction, ids = db.session.info.get("deals_locked_before_reading", (None, set()))

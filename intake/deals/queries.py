@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
 from flask import abort
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
 
 from ..extensions import db
@@ -106,22 +107,32 @@ def get_deal_or_404(
     that changes it: the change then reads the deal once, by the lock's own statement.
     """
     if to_change:
-        mine = () if user.is_admin else (Deal.rep_id == user.id,)
-        locked = lifecycle.lock_before_reading(deal_id, *mine)
+        locked = lifecycle.lock_before_reading(deal_id, rep_id=None if user.is_admin else user.id)
         if locked is None:
             abort(404)
         if not (with_answers or for_page):
             return locked
-    query = visible_deals(user).where(Deal.id == deal_id)
+    of_rep = not user.is_admin
+    params = {"deal_id": deal_id, "rep_id": user.id} if of_rep else {"deal_id": deal_id}
+    deal = db.session.execute(_deal_by_id(of_rep, with_answers, for_page), params).unique().scalar_one_or_none()
+    if deal is None:
+        abort(404)
+    return deal
+
+
+@cache
+def _deal_by_id(of_rep: bool, with_answers: bool, for_page: bool) -> Select:
+    """The statement get_deal_or_404 runs, built once per process for each of its kinds and run with the ids as
+    parameters: building and keying a statement with its loader options cost about as much as running it."""
+    query = select(Deal).where(Deal.id == bindparam("deal_id"))
+    if of_rep:
+        query = query.where(Deal.rep_id == bindparam("rep_id"))
     if with_answers or for_page:
         # One statement: a deal has one account and a handful of partner rows.
         query = query.options(joinedload(Deal.account), joinedload(Deal.landscape))
     if for_page:
         query = query.options(joinedload(Deal.registration), joinedload(Deal.customer_answer))
-    deal = db.session.execute(query).unique().scalar_one_or_none()
-    if deal is None:
-        abort(404)
-    return deal
+    return query
 
 
 def filtered_deals(user: User, *, status: str | None, search: str, scope: Scope | None = None) -> Select:

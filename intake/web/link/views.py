@@ -27,8 +27,9 @@ def _problem(status: int):
 
 def _page_reads() -> tuple:
     """What the customer's page reads of the deal, in the link's own statement. An answer reads none of it
-    before the deal's write lock (see lifecycle), so that what it changes is read as it is now. (Built per
-    request: options built at import would configure every mapper as the module loads.)"""
+    before the deal's write lock (see lifecycle), so that what it changes is read as it is now. (A function:
+    tokens builds the statement with them on first use; built at import, they would configure every mapper
+    as the module loads.)"""
     return (
         joinedload(CustomerLink.deal).joinedload(Deal.account),
         joinedload(CustomerLink.deal).joinedload(Deal.customer_answer),
@@ -36,9 +37,9 @@ def _page_reads() -> tuple:
     )
 
 
-def _load(token: str, reads=()):
+def _load(token: str, reads=None):
     try:
-        link = tokens.resolve(token, address=request.remote_addr or "unknown", options=reads)
+        link = tokens.resolve(token, address=request.remote_addr or "unknown", reads=reads)
     except tokens.Guessing:
         return None, _problem(429)
     except tokens.LinkGone:
@@ -167,7 +168,7 @@ def _thanks(link):
 
 @bp.get("/<token>")
 def answer(token: str):
-    link, problem = _load(token, _page_reads())
+    link, problem = _load(token, _page_reads)
     if problem:
         return problem
     if customer.mark_opened(link):
