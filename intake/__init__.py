@@ -70,10 +70,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_request_policies(app: Flask) -> None:
     """How every request is read (ids, text, size, body) and which headers every response carries."""
-    from .web import inputs, security
+    from .web import inputs, security, sessions
 
     inputs.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
 
 
 def register_templates(app: Flask) -> None:

@@ -103,6 +103,8 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("INTAKE_SESSION_HOURS", "12"))),
+        # A session's lifetime runs from its last use, to within this much (see web/sessions.py).
+        "SESSION_RENEW_AFTER": timedelta(minutes=1),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,

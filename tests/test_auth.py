@@ -1,3 +1,5 @@
+import time
+from datetime import timedelta
 from http.cookies import SimpleCookie
 
 import pytest
@@ -181,3 +183,29 @@ def test_the_session_cookie_expires(client, make_user):
     response = _sign_in(client, user.email)
     cookie = SimpleCookie(response.headers.getlist("Set-Cookie")[0])
     assert cookie["session"]["expires"]
+
+
+def _sends_session_cookie(response) -> bool:
+    return any(header.startswith("session=") for header in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_session_in_use_is_renewed_once_it_is_a_while_old_not_on_every_page(app, client, make_user, login):
+    user = make_user("rep")
+    login(user)
+    assert _sends_session_cookie(client.get("/deals"))  # the first page after signing in holds a new CSRF token
+    assert not _sends_session_cookie(client.get("/deals"))  # signed a moment ago: nothing to renew
+    app.config["SESSION_RENEW_AFTER"] = timedelta(0)
+    renewed = client.get("/deals")
+    assert _sends_session_cookie(renewed)
+    assert SimpleCookie(renewed.headers.getlist("Set-Cookie")[0])["session"]["expires"]
+
+
+def test_a_session_unused_for_its_lifetime_has_ended(app, client, make_user, login):
+    user = make_user("rep")
+    login(user)
+    assert client.get("/deals").status_code == 200
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=1)
+    time.sleep(2.1)  # the cookie's signature carries whole seconds
+    response = client.get("/deals")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
