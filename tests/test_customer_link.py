@@ -9,6 +9,8 @@ from sqlalchemy import inspect, select, text
 from intake.extensions import db
 from intake.models import AuditEvent, CustomerAnswer, CustomerLink, Deal, OutboxMessage, Relationship
 
+from .conftest import statements_to_get
+
 
 def field_error(response, field_id):
     found = dict(re.findall(r'class="field-error" id="([^"]+)-error"[^>]*>([^<]*)<', response.get_data(as_text=True)))
@@ -123,6 +125,14 @@ def test_a_replayed_submission_records_one_answer(customer, deal, partner, link)
     assert db.session.query(Relationship).filter_by(source="customer").count() == 1
     events = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("customer%answer%"))).all()
     assert events == ["customer answered"]
+
+
+def test_the_customers_page_reads_its_deal_and_contact_with_the_link(customer, rep, deal, link):
+    """The link's own statement brings the deal, its account, the answer, the stated partners and the rep,
+    who is the customer's contact until they are told of another: then the partners offered, the contact."""
+    assert customer.get(link).status_code == 200  # the first visit records that the link was opened
+    assert statements_to_get(customer, link) == 3
+    assert f"Your contact at the moment: {rep.name}," in customer.get(link).get_data(as_text=True)
 
 
 def test_the_plain_token_is_nowhere_in_the_database(app, client, deal, link):

@@ -34,6 +34,8 @@ def _page_reads() -> tuple:
         joinedload(CustomerLink.deal).joinedload(Deal.account),
         joinedload(CustomerLink.deal).joinedload(Deal.customer_answer),
         joinedload(CustomerLink.deal).joinedload(Deal.customer_relationships),
+        # The customer's contact, until they are told of another, is the rep who sent the link.
+        joinedload(CustomerLink.deal).joinedload(Deal.rep),
     )
 
 
