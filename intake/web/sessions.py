@@ -3,7 +3,7 @@
 A signed-in session ends PERMANENT_SESSION_LIFETIME after its last use, as Flask's own cookie session does
 with SESSION_REFRESH_EACH_REQUEST. Flask renews it by signing and sending the cookie again on every response;
 here it is renewed once it is SESSION_RENEW_AFTER old, so a session ends within that much of the same moment,
-and the requests in between (most of a rep's: re-signing was about 5% of a questionnaire page) send none.
+and the requests in between (most of a rep's: re-signing was about 6% of a questionnaire page) send none.
 A session whose contents change is sent at once, as before.
 """
 
