@@ -80,18 +80,23 @@ def waiting_range(key: str | None) -> tuple[int, int | None] | None:
     return next(((low, high) for _, low, high in WAITING if waiting_key(low, high) == key), None)
 
 
+def only_deals_of(user: User) -> int | None:
+    """Whose deals this user may see: a rep only their own (their id), a channel manager all (None)."""
+    return None if user.is_admin else user.id
+
+
 def scope_for(user: User, **filters) -> Scope:
     """The scope a user asked for; a rep's is always their own deals."""
-    if not user.is_admin:
-        filters["rep_id"] = user.id
+    if (rep_id := only_deals_of(user)) is not None:
+        filters["rep_id"] = rep_id
     return Scope(**filters)
 
 
 def visible_deals(user: User) -> Select:
     """Deals this user may see: their own, or all for a channel manager."""
     query = select(Deal)
-    if not user.is_admin:
-        query = query.where(Deal.rep_id == user.id)
+    if (rep_id := only_deals_of(user)) is not None:
+        query = query.where(Deal.rep_id == rep_id)
     return query
 
 
@@ -106,14 +111,15 @@ def get_deal_or_404(
     the deal's write lock is taken before it is read (see lifecycle), for a request
     that changes it: the change then reads the deal once, by the lock's own statement.
     """
+    rep_id = only_deals_of(user)
     if to_change:
-        locked = lifecycle.lock_before_reading(deal_id, rep_id=None if user.is_admin else user.id)
+        locked = lifecycle.lock_before_reading(deal_id, rep_id=rep_id)
         if locked is None:
             abort(404)
         if not (with_answers or for_page):
             return locked
-    of_rep = not user.is_admin
-    params = {"deal_id": deal_id, "rep_id": user.id} if of_rep else {"deal_id": deal_id}
+    of_rep = rep_id is not None
+    params = {"deal_id": deal_id, "rep_id": rep_id} if of_rep else {"deal_id": deal_id}
     deal = db.session.execute(_deal_by_id(of_rep, with_answers, for_page), params).unique().scalar_one_or_none()
     if deal is None:
         abort(404)

@@ -46,7 +46,7 @@ class RenewedSessionInterface(SecureCookieSessionInterface):
             return True
         if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
             return False
-        signed_at = getattr(session, "signed_at", None)
+        signed_at = session.signed_at
         return signed_at is None or datetime.now(UTC) - signed_at >= app.config["SESSION_RENEW_AFTER"]
 
 
