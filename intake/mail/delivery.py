@@ -12,6 +12,7 @@ kept, and every header value comes from `headers`, never from user text as given
 from __future__ import annotations
 
 import email.charset
+import email.policy
 import functools
 import os
 import smtplib
@@ -109,7 +110,12 @@ class _Message(flask_mail.Message):
     def _message(self):  # type: ignore[no-untyped-def]
         msg = super()._message()
         if len(self.recipients) > 1:
+            # Flask-Mail set its headers under compat32, which stores a value as given, and switched to the
+            # SMTP policy after; replaced under SMTP, To would be parsed into an address list at once, only
+            # to be parsed again when the message is written. Stored as given, it is parsed once, then.
+            msg.policy = email.policy.compat32
             msg.replace_header("To", ", ".join(flask_mail.sanitize_addresses(self.recipients)))
+            msg.policy = email.policy.SMTP
         return msg
 
 
