@@ -213,6 +213,28 @@ def app(outage_database, cluster, tmp_path):
         db.engine.dispose()
 
 
+def test_a_database_gone_after_the_response_was_made_leaves_the_response_as_it_was(app, caplog):
+    """The server ends the request's connection (as a shutdown does) after its page is made: the rollback that
+    ends the request's session fails, and the page is still what the visitor gets, not gunicorn's 500."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a server that ends a connection is PostgreSQL's")
+
+    @app.get("/ended-meanwhile")
+    def ended_meanwhile():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()  # in a transaction from here
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "made before the connection ended"
+
+    with caplog.at_level(logging.ERROR, logger=app.logger.name):
+        response = app.test_client().get("/ended-meanwhile")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "made before the connection ended")
+    assert "Ending the database session" in caplog.text
+    # The next request has a working session on a fresh connection.
+    with app.test_request_context():
+        assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+
+
 def test_every_response_carries_a_request_id_and_keeps_a_safe_one_it_was_sent(client):
     made = client.get("/login").headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{16}", made)
