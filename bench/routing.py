@@ -21,6 +21,9 @@ in three a conflict put on hold). --scale sizes it, --route-pool the pool.
                                 pool, so every one routes a deal
     GET  /deals/<id>/need       the questionnaire's section page on the same server, the yardstick of
                                 the deal page's CPU per request
+    GET  /deals/<id>/landscape  the partners section of a new draft, and
+    GET  /p/<token>             the customer's page: the two pages where the data set's partners could be
+                                chosen from a list (shown, not targets)
 Bare flask serves the same GET and POST as the yardstick of req/s.
 
 On SQLite; with --database-url on PostgreSQL too, in a database created for the run and dropped after.
@@ -37,6 +40,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.compare import print_table, run_targets
+from bench.customer_link import link_probes
 from bench.load import Browser, Pool, Probe, csrf_token
 from bench.questionnaire import hello_probes, section_probes
 from bench.servers import ENGINES, INTAKE_APP, database, engines, in_process, label, prepare_database, server_env
@@ -70,7 +74,18 @@ def deal_probes(port: int, context: dict) -> dict[str, Probe]:
     route = Probe(
         "POST", "/deals/BENCH_ID/route", cookie, urlencode({"csrf_token": token}), 302, "/deals/BENCH_ID#routing", pool
     )
-    return {"GET": Probe("GET", page_path, cookie), "POST": route, "GET section": section_probes(port, {})["GET"]}
+    # The rep's partners section of a new draft, and the customer's page, with every partner of the data set
+    # to choose from: both list partners (all of them while PARTNER_CHOICES allows, else only those named).
+    account_page, _ = browser.expect(302, "POST", "/deals/new", {"csrf_token": token})
+    partners_section = account_page.rsplit("/", 1)[0] + "/landscape"
+    browser.expect(200, "GET", partners_section)
+    return {
+        "GET": Probe("GET", page_path, cookie),
+        "POST": route,
+        "GET section": section_probes(port, {})["GET"],
+        "GET partners section": Probe("GET", partners_section, browser.cookie()),
+        "GET customer's page": link_probes(port, {"link": data["link"]})["GET"],
+    }
 
 
 def measure_engine(engine: str, options, workdir: Path) -> dict:
@@ -82,6 +97,7 @@ def measure_engine(engine: str, options, workdir: Path) -> dict:
         prepare_database(env)
         arguments = ["routing", "--scale", str(options.scale), "--pool", str(options.route_pool)]
         data = in_process("setup_data", env, *arguments, timeout=900)
+        data["link"] = in_process("setup_data", env, "customer-link")
         ids = ("pool_first", "pool_count", "page_deal", "any_partner_deal", "route_deal")
         arguments = [f"--{name.replace('_', '-')}={data[name]}" for name in ids]
         data.update(in_process("routing_in_process", env, *arguments, timeout=600))
@@ -183,7 +199,9 @@ def print_engine(part: dict) -> None:
     paths = part["paths"]["intake"]
     print_table(
         f"  Over HTTP: GET {paths['GET']} (deal page with the proposal); POST /deals/<id>/route (a fresh deal"
-        f" from the pool each time), signed in, CSRF; GET section: {paths['GET section']}, the CPU yardstick",
+        f" from the pool each time), signed in, CSRF; GET section: {paths['GET section']}, the CPU yardstick;"
+        f" GET partners section: {paths['GET partners section']} and GET customer's page: /p/<token>, where"
+        f" {c['partners']:,} partners could be listed",
         part,
     )
     print(

@@ -151,6 +151,8 @@ def from_env(env: dict | None = None, instance_path: str = "instance") -> dict:
         "BASE_URL": env.get("INTAKE_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "VENDOR_NAME": env.get("INTAKE_VENDOR_NAME", "Northwind Technologies"),
         "LINK_DAYS": int(env.get("INTAKE_LINK_DAYS", "14")),
+        # The most partners a select lists; with more, a partner is typed by name (intake/web/partner_choices.py).
+        "PARTNER_CHOICES": int(env.get("INTAKE_PARTNER_CHOICES", "200")),
         # How long a partner has to accept or decline a routed deal, and when it is reminded.
         "PARTNER_RESPONSE_DAYS": int(env.get("INTAKE_PARTNER_RESPONSE_DAYS", "5")),
         "PARTNER_REMIND_HOURS": int(env.get("INTAKE_PARTNER_REMIND_HOURS", "24")),

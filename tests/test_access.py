@@ -40,6 +40,7 @@ from .test_routed_mail import deliver
 #   own deal — a signed-in user, on a deal that is theirs (the channel manager: every deal)
 #   admin    — the channel manager
 #   link     — whoever holds the customer's personal link (one deal)
+#   link, no deal — whoever holds a customer's personal link, for what shows no deal (names of our partners)
 #   request  — whoever holds the partner's signed request link (one request)
 #   sign-in link — whoever holds a partner user's one-time sign-in link (no visitor here does)
 #   portal   — a signed-in partner user (its own partner's pages)
@@ -63,6 +64,7 @@ ACCESS = {
     "rep.account": "user",
     "rep.edit_account": "user",
     "rep.new_deal": "user",
+    "rep.partner_names": "user",
     "rep.deal": "own deal",
     "rep.section": "own deal",
     "rep.complete": "own deal",
@@ -94,6 +96,7 @@ ACCESS = {
     "admin.mail_attachment": "admin",
     "admin.mail_retry": "admin",
     "link.answer": "link",
+    "link.partner_names": "link, no deal",
     "link.submit": "link",
     "partner.show": "request",
     "partner.accept": "request",
@@ -176,6 +179,7 @@ WHO_GETS_WHAT = {
     "own deal":             (SIGN_IN,   OPENS,     NOT_FOUND, OPENS,           SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,      SIGN_IN),
     "admin":                (SIGN_IN,   FORBIDDEN, FORBIDDEN, OPENS,           SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       SIGN_IN,      SIGN_IN),
     "link":                 (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,       OPENS,     ITS_OWN,        NOT_FOUND, NOT_FOUND,     NOT_FOUND,    NOT_FOUND),
+    "link, no deal":        (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,       OPENS,     OPENS,          NOT_FOUND, NOT_FOUND,     NOT_FOUND,    NOT_FOUND),
     "request":              (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,       NOT_FOUND, NOT_FOUND,      OPENS,     ITS_OWN,       NOT_FOUND,    NOT_FOUND),
     "sign-in link":         (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,       NOT_FOUND, NOT_FOUND,      NOT_FOUND, NOT_FOUND,     NOT_FOUND,    NOT_FOUND),
     "portal":               (SIGN_IN,   SIGN_IN,   SIGN_IN,   SIGN_IN,         SIGN_IN,   SIGN_IN,        SIGN_IN,   SIGN_IN,       OPENS,        OPENS),

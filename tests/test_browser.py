@@ -98,3 +98,38 @@ def test_a_customer_answers_on_a_phone_with_the_keyboard_only(
     deal = db.session.get(Deal, deal.id)
     assert deal.status == "ready_to_route"
     assert [(r.partner_id, r.strength) for r in deal.customer_relationships] == [(partner.id, 4)]
+
+
+def test_with_too_many_partners_to_list_the_customer_types_one_and_names_are_suggested(
+    browser, live_server, app, client, rep, make_deal, make_partner
+):
+    app.config["PARTNER_CHOICES"] = 1
+    nordlicht = make_partner(name="Nordlicht IT", countries=["DE"])
+    make_partner(name="Alpenblick Services", countries=["DE"])
+    deal = make_deal(rep, status="awaiting_customer")
+    path = create_link(client, deal)
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(live_server + path)
+        name = page.locator("#rows-0-partner_name")
+        name.type("nordl")
+        # intake.js asks for names like it and puts them in the field's list, for the browser to offer.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#partner-names option')].map(o => o.value).join() === 'Nordlicht IT'"
+        )
+        name.fill("Nordlicht IT")
+        page.locator("#works_with_partner-0").check()
+        page.locator("#rows-0-strength").select_option("3")
+        page.locator("#fulfilment-0").check()
+        page.locator("#contact_preference-0").check()
+        page.locator("#consent").check()
+        page.locator("button[value=send]").click()
+        page.wait_for_load_state()
+        assert page.locator("[role=status]").count() == 1
+    finally:
+        context.close()
+
+    deal = db.session.get(Deal, deal.id)
+    assert [(r.partner_id, r.strength) for r in deal.customer_relationships] == [(nordlicht.id, 3)]

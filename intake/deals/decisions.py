@@ -7,17 +7,21 @@ stored together, with the status change and the mail it calls for in the same tr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from .. import routing
 from ..errors import ChangedMeanwhile, DomainError, FieldErrors, NotNow
 from ..extensions import db
-from ..models import Deal, Partner, User
+from ..matching import our_partner_named
+from ..models import Deal, User
 from ..models import Decision as Version
 from ..routing.model import VENDOR, partner
+from ..text import one_line
 from ..vocabulary import OPEN_STATUSES
 from . import credit, customer, lifecycle, notify, partner_requests, snapshot
 from . import facts as deal_facts
@@ -88,8 +92,14 @@ def route_deal(deal: Deal, *, actor: User | None, partner_id: int | None = None)
     return _record(deal, proposal, decision, kind="engine", actor=actor)
 
 
-def _chosen(value: str, field: str) -> routing.Party:
-    """Read a person's choice of party: `vendor`, or `partner:<id>`."""
+def _chosen(value: str, field: str, typed: str = "") -> routing.Party:
+    """Read a person's choice of party: `vendor`, or `partner:<id>`; or the partner of ours `typed` names (where
+    there are too many partners to list them), which is the choice when given."""
+    if typed.strip():
+        partner_id = our_partner_named(typed)
+        if partner_id is None:
+            raise FieldErrors({f"{field}_name": f"No partner of ours is called “{one_line(typed.strip(), 80)}”."})
+        return partner(partner_id)
     if value == "vendor":
         return VENDOR
     if value.startswith("partner:") and value[8:].isdigit() and len(value) < 20:
@@ -97,13 +107,12 @@ def _chosen(value: str, field: str) -> routing.Party:
     raise FieldErrors({field: "Choose the vendor or one of the partners listed."})
 
 
-def choosable_partners(deal: Deal) -> list[Partner]:
-    """The partners a channel manager may choose to lead or fulfil: active, and neither declined nor
-    lapsed on this deal."""
+def choosable_partners(deal: Deal, partners: Iterable[Any]) -> list[Any]:
+    """Of `partners` (anything with an id and is_active), those a channel manager may choose to lead or fulfil:
+    active, and neither declined nor lapsed on this deal."""
     declined, lapsed = partner_requests.declined_and_lapsed(deal.id)
     barred = set(declined) | set(lapsed)
-    active = db.session.scalars(select(Partner).where(Partner.is_active.is_(True)).order_by(Partner.name))
-    return [p for p in active if p.id not in barred]
+    return [p for p in partners if p.is_active and p.id not in barred]
 
 
 def decide_in_place(
@@ -117,11 +126,14 @@ def decide_in_place(
     actor: User,
     based_on: int | None,
     kind: str = "override",
+    leader_name: str = "",
+    fulfilment_name: str = "",
 ) -> Version:
     """A channel manager decides in place of the engine, with a written reason; the engine's proposal is kept.
 
     `based_on` is the version the manager saw. A decision that takes a partner's role or credit is
-    refused until the manager confirms it.
+    refused until the manager confirms it. A partner typed by name (`leader_name`, `fulfilment_name`) is the
+    choice where given.
     """
     reason = (reason or "").strip()
     if not reason:
@@ -136,7 +148,7 @@ def decide_in_place(
         # A partner's registration held as it came in: its rep takes it up before anyone routes it.
         raise NotNow("This registration waits for its conflict to be resolved before it can be routed.")
     check_based_on(deal, based_on)
-    lead, fulfil = _chosen(leader, "leader"), _chosen(fulfilment, "fulfilment")
+    lead, fulfil = _chosen(leader, "leader", leader_name), _chosen(fulfilment, "fulfilment", fulfilment_name)
     proposal = propose(deal, also=tuple(p.partner_id for p in (lead, fulfil) if p.kind == "partner"))
     try:
         decision = routing.decide_as(

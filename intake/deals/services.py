@@ -11,6 +11,7 @@ from ..extensions import db
 from ..matching import InvalidDomain, normalise_company, normalise_domain, our_partner_named, registrable_domain
 from ..models import Account, Deal, Partner, Relationship, User
 from ..models.types import utcnow
+from ..text import one_line
 from . import lifecycle, notify
 from .questionnaire import missing_answers
 
@@ -299,6 +300,12 @@ def save_section(deal: Deal, section: str, data: dict, *, actor: User) -> None:
     values = {field: data.get(field) for field in SECTION_FIELDS[section]}
     errors: dict[str, str] = {}
     if section == "origin":
+        typed = (data.get("originator_partner_name") or "").strip()
+        if values["originator"] == "partner" and values["originator_partner_id"] is None and typed:
+            # A partner typed by name (when there are too many to list) is the partner of ours it names.
+            values["originator_partner_id"] = our_partner_named(typed)
+            if values["originator_partner_id"] is None:
+                errors["originator_partner_name"] = f"No partner of ours is called “{one_line(typed, 80)}”."
         if values["originator"] != "partner":
             values["originator_partner_id"] = None
         elif (
@@ -344,8 +351,9 @@ def save_landscape(deal: Deal, partners_known: str | None, rows: list[dict], *, 
             if any(values[f] not in (None, "") for f in ROW_FIELDS):
                 errors[f"rows-{i}-partner_id"] = "Choose a partner, or pick “Other” and type its name."
             continue  # an empty row is no answer
-        if values["partner_id"] == 0:
-            # "Other": a name typed, which may still be one of ours, as the engine would read it.
+        if values["partner_id"] in (0, None):
+            # "Other", or no choice (too many partners to list them): a name typed, which may still be one of
+            # ours, as the engine would read it.
             values["partner_id"] = our_partner_named(values["partner_name"]) if values["partner_name"] else None
             if not values["partner_name"]:
                 errors[f"rows-{i}-partner_name"] = "Type the partner's name."

@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ...deals import audiences, dashboard, decisions, lifecycle, partner_requests, partners, registrations, whatif
@@ -20,6 +20,7 @@ from ...models import Deal, PartnerRequest, User
 from ...models.types import utcnow
 from ...routing import Party
 from ...vocabulary import DEAL_STATUS, HOLD_REASON, RECYCLE, STRENGTH, TIES_WORDS
+from .. import partner_choices
 from ..errors import keeps_answers
 from ..forms import IntakeForm, optional_int, opts, vocabulary_choices
 from ..inputs import sent_int
@@ -44,7 +45,10 @@ class DecideForm(IntakeForm):
     # The decision version the manager saw: a second submit, or a second tab, is refused.
     based_on = HiddenField(filters=[optional_int])
     leader = SelectField("Who leads?")
+    # With too many partners to list (partner_choices), another partner is typed by name: it is the choice then.
+    leader_name = StringField("Or another partner to lead, by name", [Length(max=160)])
     fulfilment = SelectField("Who fulfils?")
+    fulfilment_name = StringField("Or another partner to fulfil, by name", [Length(max=160)])
     reason = TextAreaField("Reason", REASON)
     reason_shared = BooleanField(SHARE)
     confirm = BooleanField(CONFIRM)
@@ -99,8 +103,10 @@ def _decide_form(deal: Deal, proposal: decisions.Proposal) -> DecideForm:
 
     When the engine could not decide who fulfils, no one is chosen for the manager: they choose.
     """
+    # Every active partner while there are few enough to list; else those the proposal's facts name.
+    offered = partner_choices.offered(*proposal.facts.partners, active_only=True)
     parties = [("vendor", f"{audiences.vendor_name()} (the vendor)")]
-    parties += [(f"partner:{p.id}", p.name) for p in decisions.choosable_partners(deal)]
+    parties += [(f"partner:{p.id}", p.name) for p in decisions.choosable_partners(deal, offered.partners)]
     undecided = proposal.decision.fulfilment is None
     form = DecideForm(
         data={
@@ -111,6 +117,7 @@ def _decide_form(deal: Deal, proposal: decisions.Proposal) -> DecideForm:
     )
     form.leader.choices = opts(parties)
     form.fulfilment.choices = opts(([("", "— choose who fulfils —")] if undecided else []) + parties)
+    form.partners_listed = offered.complete
     return form
 
 
@@ -122,6 +129,8 @@ def _decided(form: DecideForm, deal: Deal, *, kind: str) -> bool:
         deal,
         leader=form.leader.data,
         fulfilment=form.fulfilment.data,
+        leader_name=form.leader_name.data or "",
+        fulfilment_name=form.fulfilment_name.data or "",
         reason=form.reason.data,
         reason_shared=form.reason_shared.data,
         confirmed=form.confirm.data,

@@ -3,7 +3,6 @@
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ... import tokens
@@ -11,7 +10,8 @@ from ...deals import audiences, customer, lifecycle
 from ...errors import DomainError, FieldErrors
 from ...extensions import db
 from ...i18n import LANGUAGES
-from ...models import CustomerLink, Deal, Partner
+from ...models import CustomerLink, Deal
+from .. import partner_choices
 from ..errors import keeps_answers
 from ..forms import opts
 from ..pages import attach_errors, has_errors
@@ -52,15 +52,15 @@ def _load(token: str, reads=None):
     return link, None
 
 
-def _partner_choices(deal) -> list:
+def _partner_choices(deal, named: list[int | None]) -> tuple[list, bool]:
+    """The select's choices, those serving the customer's country first, and whether every partner is among them
+    (if not, the customer types the name of any other: see partner_choices)."""
     country = deal.account.country if deal.account else None
     # Their names and countries are all the choices show: no partner objects for the session to track.
-    partners = db.session.execute(
-        select(Partner.id, Partner.name, Partner.countries).where(Partner.is_active.is_(True)).order_by(Partner.name)
-    ).all()
-    local = [p for p in partners if country and country in p.countries]
+    offered = partner_choices.offered(*named, active_only=True)
+    local = [p for p in offered.partners if country and country in p.countries]
     local_ids = {p.id for p in local}
-    others = [p for p in partners if p.id not in local_ids]
+    others = [p for p in offered.partners if p.id not in local_ids]
     choices = opts([("", _("Choose a partner…"))])
     choices += [c for p in local for c in opts([(p.id, p.name)])]
     for c in choices[1:]:
@@ -68,7 +68,7 @@ def _partner_choices(deal) -> list:
     rest = opts([(p.id, p.name) for p in others])
     for c in rest:
         c.optgroup = _("Other partners") if local else None
-    return choices + rest
+    return choices + rest, offered.complete
 
 
 def _initial(deal) -> dict:
@@ -122,10 +122,17 @@ def _set_rows(form: AnswerForm) -> AnswerForm:
     return form
 
 
-def _set_partner_choices(form: AnswerForm, deal) -> None:
-    choices = _partner_choices(deal)
+def _set_partner_choices(form: AnswerForm, deal) -> bool:
+    """Set each row's partner choices; return whether every partner is among them."""
+    choices, complete = _partner_choices(deal, [entry.form.partner_id.data for entry in form.rows.entries])
     for entry in form.rows.entries:
         entry.form.partner_id.choices = choices
+        if not complete:
+            entry.form.partner_name.label.text = _("Partner's name")
+            entry.form.partner_name.description = _(
+                "Type their name: we suggest names as you type, and recognise our partners by name."
+            )
+    return complete
 
 
 def _row_names(form: AnswerForm) -> list[str]:
@@ -139,15 +146,17 @@ def _row_names(form: AnswerForm) -> list[str]:
 
 
 def _render(link, form, status: int = 200):
-    _set_partner_choices(form, link.deal)
+    token = request.view_args["token"]
+    complete = _set_partner_choices(form, link.deal)
     return render_template(
         "link/answer.html",
         form=form,
         deal=link.deal,
-        token=request.view_args["token"],
+        token=token,
         vendor=current_app.config["VENDOR_NAME"],
         languages=LANGUAGES,
         language=str(get_locale()),
+        suggestions=None if complete else url_for("link.partner_names", token=token),
         answered=link.deal.customer_answer is not None,
         expires_at=link.expires_at,
         contact=audiences.customer_contact(link.deal),
@@ -178,6 +187,15 @@ def answer(token: str):
     if not customer.answerable(link.deal):
         return _thanks(link)
     return _render(link, _build_form(link.deal, submitted=False))
+
+
+@bp.get("/<token>/partners")
+def partner_names(token: str):
+    """The names of our partners like what the customer has typed (?q=), for the page to suggest."""
+    _, problem = _load(token)
+    if problem:
+        return problem
+    return {"names": partner_choices.suggested(request.args.get("q", ""))}
 
 
 @bp.post("/<token>")

@@ -62,6 +62,8 @@ class OriginForm(IntakeForm):
         choices=opts((code, label.capitalize()) for code, label in ORIGINATOR.choices()),
     )
     originator_partner_id = SelectField("Which partner?", [Optional()], coerce=optional_int)
+    # Shown when there are too many partners to list (partner_choices): the partner typed by name.
+    originator_partner_name = StringField("Or type the partner's name", [Length(max=160)])
     origin_channel = RadioField(
         "How?",
         [Optional()],

@@ -27,6 +27,7 @@ from ...extensions import db
 from ...models import Partner, User
 from ...models.types import utcnow
 from ...vocabulary import DEAL_STATUS, ORIGINATOR, country_name
+from .. import partner_choices
 from ..errors import keeps_answers
 from ..forms import ButtonForm, config_choices, country_choices, opts, with_current
 from ..inputs import page_number, sent_date, sent_id, sent_int
@@ -228,16 +229,13 @@ def new_deal():
     return redirect(url_for("rep.section", deal_id=deal.id, key="account"))
 
 
-def _partner_choices(blank: str, *keep: int | None, other: bool = False) -> list:
-    partners = db.session.scalars(
-        select(Partner)
-        .where(db.or_(Partner.is_active.is_(True), Partner.id.in_([k for k in keep if k])))
-        .order_by(Partner.name)
-    )
-    choices = [("", blank)] + [(p.id, p.name if p.is_active else f"{p.name} (inactive)") for p in partners]
+def _partner_choices(blank: str, *keep: int | None, other: bool = False) -> tuple[list, bool]:
+    """A partner select's choices, and whether every active partner is among them (see partner_choices)."""
+    offered = partner_choices.offered(*keep)
+    choices = [("", blank)] + [(p.id, p.name if p.is_active else f"{p.name} (inactive)") for p in offered.partners]
     if other:
         choices.append((0, "Other (type the name)"))
-    return opts(choices)
+    return opts(choices), offered.complete
 
 
 def _changing_account(deal) -> bool:
@@ -283,7 +281,11 @@ def _build_form(deal, key: str, submitted: bool):
         form.country.choices = country_choices()
         form.vertical.choices = config_choices("VERTICALS")
     elif key == "origin":
-        form.originator_partner_id.choices = _partner_choices("Choose a partner", deal.originator_partner_id)
+        form.originator_partner_id.choices, form.partners_listed = _partner_choices(
+            "Choose a partner", deal.originator_partner_id
+        )
+        if not form.partners_listed:
+            form.originator_partner_id.description = "Too many partners to list: type the partner's name below."
     elif key == "need":
         # Answers given under an earlier configuration stay visible and selectable.
         form.pain_points.choices = config_choices("PAIN_POINTS", blank=False)
@@ -293,10 +295,19 @@ def _build_form(deal, key: str, submitted: bool):
         form.currency.choices = config_choices("CURRENCIES")
     elif key == "landscape":
         keep = [r.partner_id for r in deal.landscape]
-        choices = _partner_choices("Choose a partner", *keep, other=True)
+        choices, form.partners_listed = _partner_choices("Choose a partner", *keep, other=True)
         for entry in form.rows.entries:
             entry.form.partner_id.choices = choices
+            if not form.partners_listed:
+                entry.form.partner_id.description = "Only the partners named here are listed."
+                entry.form.partner_name.label.text = "Or type the partner's name"
     return form
+
+
+@bp.get("/partners/names")
+def partner_names():
+    """The names of our partners like what the rep has typed (?q=), for the page to suggest."""
+    return {"names": partner_choices.suggested(request.args.get("q", ""))}
 
 
 def _form_values(form) -> dict:
