@@ -186,3 +186,33 @@ def test_with_every_partner_listable_the_override_lists_them_all(app, manager, r
     page = override_page(manager, deal)
     listed = set(re.findall(r'<option (?:selected )?value="partner:(\d+)"', page))
     assert listed == {str(p.id) for p in partners.values()} and 'name="leader_name"' not in page
+
+
+# ---------------------------------------------------------------- the filters of the dashboard and the ledger
+
+
+def without_tokens(page: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", page)
+
+
+@pytest.mark.parametrize(
+    ("path", "every"), [("/dashboard", "Every partner"), ("/admin/ledger", "All partners")], ids=["dashboard", "ledger"]
+)
+def test_a_filter_by_partner_takes_a_typed_name_where_there_are_too_many_to_list(manager, partners, path, every):
+    page = manager.get(path).get_data(as_text=True)
+    assert 'name="partner"' not in page and f'name="partner_name" value="" placeholder="{every}"' in page
+    nordwind = partners["Nordwind Systems"]
+    typed = manager.get(path, query_string={"partner_name": "nordwind SYSTEMS"}).get_data(as_text=True)
+    chosen = manager.get(path, query_string={"partner": nordwind.id}).get_data(as_text=True)
+    assert 'name="partner_name" value="Nordwind Systems"' in typed
+    assert without_tokens(typed) == without_tokens(chosen)  # the same filter, however it was named
+    unknown = manager.get(path, query_string={"partner_name": "Nobody We Know"}).get_data(as_text=True)
+    assert "No partner of ours is called “Nobody We Know”." in unknown
+
+
+def test_with_every_partner_listable_a_filter_lists_them_all_inactive_ones_too(app, manager, partners, make_partner):
+    app.config["PARTNER_CHOICES"] = 4
+    gone = make_partner(name="Gone Away Ltd", is_active=False)
+    page = manager.get("/dashboard").get_data(as_text=True)
+    assert sorted(options(page, "partner")) == sorted(str(p.id) for p in [*partners.values(), gone])
+    assert 'name="partner_name"' not in page

@@ -22,8 +22,8 @@ _COLUMNS = (Partner.id, Partner.name, Partner.countries, Partner.is_active)
 
 @dataclass(frozen=True)
 class Offered:
-    partners: list[Row]  # (id, name, countries, is_active), by name
-    complete: bool  # every active partner is listed; if not, the others are typed by name
+    partners: list[Row]  # by name: (id, name, countries, is_active); a filter's (id, name)
+    complete: bool  # every partner it could list is listed; if not, the others are typed by name
 
 
 def offered(*keep: int | None, active_only: bool = False) -> Offered:
@@ -45,6 +45,29 @@ def offered(*keep: int | None, active_only: bool = False) -> Offered:
             query = query.where(Partner.is_active.is_(True))
         listed = sorted([*listed, *db.session.execute(query)], key=lambda row: (row.name, row.id))
     return Offered(listed, complete)
+
+
+def for_filter(chosen: int | None) -> Offered:
+    """A filter's partners: every partner, active or not (both have deals to show), while there are few enough to
+    list; else only the one chosen, and another is typed by name (`named`)."""
+    limit = current_app.config["PARTNER_CHOICES"]
+    columns = (Partner.id, Partner.name)
+    listed = list(db.session.execute(select(*columns).order_by(Partner.name, Partner.id).limit(limit + 1)))
+    if len(listed) <= limit:
+        return Offered(listed, True)
+    return Offered(list(db.session.execute(select(*columns).where(Partner.id == chosen))) if chosen else [], False)
+
+
+def named(typed: str) -> int | None:
+    """The partner, active or not, that a name typed in a filter names (by the engine's name key): None when
+    nothing was typed, 0 when no partner has that name, so that the filter shows nothing rather than everything."""
+    if not typed.strip():
+        return None
+    key = normalise_company(typed[:160])
+    found = key and db.session.scalar(
+        select(Partner.id).where(Partner.name_key == key).order_by(Partner.is_active.desc(), Partner.id).limit(1)
+    )
+    return found or 0
 
 
 def suggested(typed: str) -> list[str]:

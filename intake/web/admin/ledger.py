@@ -9,6 +9,7 @@ from ...deals import ledger, reviews, scorecards
 from ...extensions import db
 from ...models import Partner
 from ...models.types import utcnow
+from .. import partner_choices
 from ..errors import keeps_answers
 from ..forms import opts
 from ..inputs import page_number, read_id
@@ -32,9 +33,8 @@ PARTNERS_PER_PAGE = 25
 @bp.get("/ledger")
 def reciprocity_ledger():
     """The ledger of one partner, or of every partner with credit, a page of partners at a time."""
-    partner_id = _partner_filter()
-    # The filter's choices: a name and an id are all it shows of every partner.
-    partners = db.session.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
+    # Chosen from the filter's list, or typed by name where there are too many partners to list.
+    partner_id = _partner_filter() or partner_choices.named(request.args.get("partner_name", ""))
     pagination = None
     if partner_id is not None:
         lines = ledger.lines(partner_id=partner_id)
@@ -44,7 +44,7 @@ def reciprocity_ledger():
     return render_template(
         "admin/ledger.html",
         lines=lines,
-        partners=partners,
+        filter_partners=partner_choices.for_filter(partner_id),
         chosen=partner_id,
         pagination=pagination,
         chart=_reciprocity_chart(lines),

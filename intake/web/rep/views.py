@@ -129,7 +129,8 @@ def _scope() -> queries.Scope:
         current_user,
         rep_id=sent_id("rep"),
         country=country if len(country) == 2 and pycountry.countries.get(alpha_2=country) is not None else None,
-        partner_id=sent_id("partner"),
+        # Chosen from the filter's list, or typed by name where there are too many partners to list.
+        partner_id=sent_id("partner") or partner_choices.named(request.args.get("partner_name", "")),
         start=start,
         end=end,
         waiting=queries.waiting_range(request.args.get("waiting")),
@@ -170,8 +171,7 @@ def dashboard_page():
         pipeline_chart=pipeline_chart,
         stages=dashboard.PIPELINE,
         waiting_key=queries.waiting_key,
-        # The filter's choices: a name and an id are all it shows of every partner.
-        partners=db.session.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all(),
+        filter_partners=partner_choices.for_filter(scope.partner_id),
         by_quarter=by_quarter,
         route_names=names,
         routes_chart=routes_chart,
