@@ -9,6 +9,7 @@ its registrable key.
 import re
 
 from .routing.names import company_key, domain_key
+from .text import one_line
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TOP_LEVEL = re.compile(r"^(xn--[a-z0-9-]+|[a-z]{2,63})$")
@@ -45,6 +46,11 @@ def registrable_domain(host: str) -> str:
 def normalise_company(name: str) -> str:
     """Return a company name reduced for matching: case, accents, punctuation, spaces and legal forms ignored."""
     return company_key(name)
+
+
+def no_partner_named(name: str) -> str:
+    """What a person is told when a name they typed is no active partner of ours."""
+    return f"No partner of ours is called “{one_line(name.strip(), 80)}”."
 
 
 def our_partner_named(name: str) -> int | None:

@@ -198,7 +198,10 @@ def without_tokens(page: str) -> str:
 @pytest.mark.parametrize(
     ("path", "every"), [("/dashboard", "Every partner"), ("/admin/ledger", "All partners")], ids=["dashboard", "ledger"]
 )
-def test_a_filter_by_partner_takes_a_typed_name_where_there_are_too_many_to_list(manager, partners, path, every):
+def test_a_filter_by_partner_takes_a_typed_name_where_there_are_too_many_to_list(
+    manager, rep, make_deal, partners, path, every
+):
+    make_deal(rep)  # a deal for the dashboard to count and link to
     page = manager.get(path).get_data(as_text=True)
     assert 'name="partner"' not in page and f'name="partner_name" value="" placeholder="{every}"' in page
     nordwind = partners["Nordwind Systems"]
@@ -206,8 +209,10 @@ def test_a_filter_by_partner_takes_a_typed_name_where_there_are_too_many_to_list
     chosen = manager.get(path, query_string={"partner": nordwind.id}).get_data(as_text=True)
     assert 'name="partner_name" value="Nordwind Systems"' in typed
     assert without_tokens(typed) == without_tokens(chosen)  # the same filter, however it was named
+    # A name no partner has: the filter says so and filters by no partner, the page's links too.
     unknown = manager.get(path, query_string={"partner_name": "Nobody We Know"}).get_data(as_text=True)
-    assert "No partner of ours is called “Nobody We Know”." in unknown
+    assert "No partner is called “Nobody We Know”: every partner is shown." in unknown
+    assert "partner=" not in unknown and 'value="Nobody We Know"' in unknown
 
 
 def test_with_every_partner_listable_a_filter_lists_them_all_inactive_ones_too(app, manager, partners, make_partner):

@@ -17,11 +17,10 @@ from sqlalchemy import select
 from .. import routing
 from ..errors import ChangedMeanwhile, DomainError, FieldErrors, NotNow
 from ..extensions import db
-from ..matching import our_partner_named
+from ..matching import no_partner_named, our_partner_named
 from ..models import Deal, User
 from ..models import Decision as Version
 from ..routing.model import VENDOR, partner
-from ..text import one_line
 from ..vocabulary import OPEN_STATUSES
 from . import credit, customer, lifecycle, notify, partner_requests, snapshot
 from . import facts as deal_facts
@@ -98,7 +97,7 @@ def _chosen(value: str, field: str, typed: str = "") -> routing.Party:
     if typed.strip():
         partner_id = our_partner_named(typed)
         if partner_id is None:
-            raise FieldErrors({f"{field}_name": f"No partner of ours is called “{one_line(typed.strip(), 80)}”."})
+            raise FieldErrors({f"{field}_name": no_partner_named(typed)})
         return partner(partner_id)
     if value == "vendor":
         return VENDOR

@@ -8,10 +8,16 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..errors import ChangedMeanwhile, DomainError, FieldErrors, NotNow
 from ..extensions import db
-from ..matching import InvalidDomain, normalise_company, normalise_domain, our_partner_named, registrable_domain
+from ..matching import (
+    InvalidDomain,
+    no_partner_named,
+    normalise_company,
+    normalise_domain,
+    our_partner_named,
+    registrable_domain,
+)
 from ..models import Account, Deal, Partner, Relationship, User
 from ..models.types import utcnow
-from ..text import one_line
 from . import lifecycle, notify
 from .questionnaire import missing_answers
 
@@ -305,7 +311,7 @@ def save_section(deal: Deal, section: str, data: dict, *, actor: User) -> None:
             # A partner typed by name (when there are too many to list) is the partner of ours it names.
             values["originator_partner_id"] = our_partner_named(typed)
             if values["originator_partner_id"] is None:
-                errors["originator_partner_name"] = f"No partner of ours is called “{one_line(typed, 80)}”."
+                errors["originator_partner_name"] = no_partner_named(typed)
         if values["originator"] != "partner":
             values["originator_partner_id"] = None
         elif (

@@ -26,18 +26,19 @@ class Offered:
     complete: bool  # every partner it could list is listed; if not, the others are typed by name
 
 
+def _every_one_if_few(query) -> list[Row] | None:
+    """The rows of `query` if there are at most PARTNER_CHOICES of them (one read of at most one more), else None."""
+    limit = current_app.config["PARTNER_CHOICES"]
+    rows = list(db.session.execute(query.order_by(Partner.name, Partner.id).limit(limit + 1)))
+    return rows if len(rows) <= limit else None
+
+
 def offered(*keep: int | None, active_only: bool = False) -> Offered:
     """The partners to list: every active one while there are few enough, else only `keep` (the ones the form
     names). Kept partners that are no longer active are listed too, unless `active_only`."""
-    limit = current_app.config["PARTNER_CHOICES"]
-    listed = list(
-        db.session.execute(
-            select(*_COLUMNS).where(Partner.is_active.is_(True)).order_by(Partner.name, Partner.id).limit(limit + 1)
-        )
-    )
-    complete = len(listed) <= limit
-    if not complete:
-        listed = []
+    every = _every_one_if_few(select(*_COLUMNS).where(Partner.is_active.is_(True)))
+    complete = every is not None
+    listed = every or []
     wanted = {k for k in keep if k} - {row.id for row in listed}
     if wanted:
         query = select(*_COLUMNS).where(Partner.id.in_(wanted))
@@ -50,24 +51,22 @@ def offered(*keep: int | None, active_only: bool = False) -> Offered:
 def for_filter(chosen: int | None) -> Offered:
     """A filter's partners: every partner, active or not (both have deals to show), while there are few enough to
     list; else only the one chosen, and another is typed by name (`named`)."""
-    limit = current_app.config["PARTNER_CHOICES"]
     columns = (Partner.id, Partner.name)
-    listed = list(db.session.execute(select(*columns).order_by(Partner.name, Partner.id).limit(limit + 1)))
-    if len(listed) <= limit:
-        return Offered(listed, True)
+    every = _every_one_if_few(select(*columns))
+    if every is not None:
+        return Offered(every, True)
     return Offered(list(db.session.execute(select(*columns).where(Partner.id == chosen))) if chosen else [], False)
 
 
 def named(typed: str) -> int | None:
-    """The partner, active or not, that a name typed in a filter names (by the engine's name key): None when
-    nothing was typed, 0 when no partner has that name, so that the filter shows nothing rather than everything."""
-    if not typed.strip():
-        return None
+    """The partner, active or not, that a name typed in a filter names (by the engine's name key), if any: a
+    name no partner has filters by no partner, and the filter says so."""
     key = normalise_company(typed[:160])
-    found = key and db.session.scalar(
+    if not key:
+        return None
+    return db.session.scalar(
         select(Partner.id).where(Partner.name_key == key).order_by(Partner.is_active.desc(), Partner.id).limit(1)
     )
-    return found or 0
 
 
 def suggested(typed: str) -> list[str]:
