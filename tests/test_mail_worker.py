@@ -119,6 +119,27 @@ def test_a_queued_message_is_delivered_with_its_headers_bodies_and_attachments(a
     assert message.attachments[1].data == b"%PDF-1.7 built for 7" and message.attachments[1].built_at
 
 
+def test_a_subject_and_bodies_of_any_length_and_characters_arrive_as_written_in_lines_smtp_accepts(app, smtp):
+    # One paragraph far past SMTP's 998-character line limit, with what quoted-printable must escape.
+    paragraph = "Grüße — " * 300 + "a = b, 100 % sure \t  "
+    text = f"{paragraph}\n.\nFrom the customer: ✓\n\n  indented, trailing space \nlast line"
+    # A subject longer than a header line, with one word longer than an encoded word may be.
+    subject = "Routed: Grüße an " + "Nordwind" * 12 + "—Systems ✓, " + "long subject " * 4
+    queue(subject=subject, text=text, html=f"<p>{paragraph}</p>\n<p>.</p>")
+
+    assert deliver(app).sent == 1
+
+    [raw] = smtp.raw
+    assert max(len(line) for line in raw.splitlines()) <= 78
+    [received] = smtp.received
+    assert received["Subject"] == subject.strip()
+    plain, html = received.get_body(("plain",)), received.get_body(("html",))
+    assert plain["Content-Transfer-Encoding"] == html["Content-Transfer-Encoding"] == "quoted-printable"
+    assert plain.get_content_charset() == "utf-8"
+    assert plain.get_content().replace("\r\n", "\n") == text
+    assert html.get_content().replace("\r\n", "\n") == f"<p>{paragraph}</p>\n<p>.</p>"
+
+
 def test_smtp_down_for_a_while_then_every_message_goes_out_once_with_its_own_message_id(app, smtp, built):
     messages = queue(4) + queue(1, attachments=[Recipe("test_summary", {"deal": 1})])
     stored_ids = [m.message_id for m in messages]

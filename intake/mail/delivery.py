@@ -11,7 +11,7 @@ kept, and every header value comes from `headers`, never from user text as given
 
 from __future__ import annotations
 
-import email.charset
+import binascii
 import email.policy
 import functools
 import os
@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -87,28 +87,38 @@ class Sink(Protocol):
         ...
 
 
-def _quoted_printable_utf8() -> email.charset.Charset:
-    # Flask-Mail registers UTF-8 bodies as unencoded 8-bit text, whose lines SMTP caps at 998
-    # characters: a long paragraph (a trace step, a customer's reason) would be refused for good.
-    # Quoted-printable keeps every line short and the text readable.
-    utf8 = email.charset.Charset("utf-8")
-    utf8.body_encoding = email.charset.QP
-    return utf8
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    """A UTF-8 body, quoted-printable.
 
-
-_UTF8 = _quoted_printable_utf8()
+    Flask-Mail registers UTF-8 bodies as unencoded 8-bit text, whose lines SMTP caps at 998
+    characters: a long paragraph (a trace step, a customer's reason) would be refused for good.
+    Quoted-printable keeps every line short and the text readable. It is encoded by binascii, in C:
+    the email package's quoted-printable charset goes a character at a time in Python (0.17 ms for a
+    routed deal's two bodies, against 0.05), for the same bytes.
+    """
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii"))
+    return part
 
 
 class _Message(flask_mail.Message):
-    """Flask-Mail's message with To in the order given (Flask-Mail goes through a set), and bodies
-    that are quoted-printable: with the stored Message-ID and the queueing time as Date, a resend
-    carries the same headers."""
+    """Flask-Mail's message with To in the order given (Flask-Mail goes through a set), a Subject encoded
+    once, and bodies that are quoted-printable: with the stored Message-ID and the queueing time as Date, a
+    resend carries the same headers."""
 
     def _mimetext(self, text, subtype="plain"):  # type: ignore[no-untyped-def]
-        return MIMEText(text or "", _subtype=subtype, _charset=_UTF8)
+        return _text_part(text or "", subtype)
 
     def _message(self):  # type: ignore[no-untyped-def]
-        msg = super()._message()
+        # Flask-Mail encodes a Subject that is not ASCII with email.header (a character at a time, in
+        # Python), and the SMTP policy parses and encodes it again when the message is written: set under
+        # that policy, after, it is encoded once, to the same header.
+        subject, self.subject = self.subject, None
+        try:
+            msg = super()._message()
+        finally:
+            self.subject = subject
         if len(self.recipients) > 1:
             # Flask-Mail set its headers under compat32, which stores a value as given, and switched to the
             # SMTP policy after; replaced under SMTP, To would be parsed into an address list at once, only
@@ -116,6 +126,8 @@ class _Message(flask_mail.Message):
             msg.policy = email.policy.compat32
             msg.replace_header("To", ", ".join(flask_mail.sanitize_addresses(self.recipients)))
             msg.policy = email.policy.SMTP
+        if subject:
+            msg["Subject"] = subject
         return msg
 
 
