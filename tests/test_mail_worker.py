@@ -140,6 +140,18 @@ def test_a_subject_and_bodies_of_any_length_and_characters_arrive_as_written_in_
     assert html.get_content().replace("\r\n", "\n") == f"<p>{paragraph}</p>\n<p>.</p>"
 
 
+def test_a_subject_that_holds_an_encoded_word_is_read_as_written(app, smtp):
+    # A name typed as RFC 2047 text: a mail reader would decode it to "Trusted Bank".
+    [message] = queue(subject="New deal for =?utf-8?q?Trusted_Bank?= from =?utf-8?b?QmFuaw==?= (2+2=?)")
+
+    assert deliver(app).sent == 1
+
+    written = "New deal for = ?utf-8?q?Trusted_Bank?= from = ?utf-8?b?QmFuaw==?= (2+2=?)"
+    assert message.subject == written
+    [received] = smtp.received
+    assert received["Subject"].strip() == written  # folded onto its own line, it may start with a space
+
+
 def test_smtp_down_for_a_while_then_every_message_goes_out_once_with_its_own_message_id(app, smtp, built):
     messages = queue(4) + queue(1, attachments=[Recipe("test_summary", {"deal": 1})])
     stored_ids = [m.message_id for m in messages]

@@ -137,7 +137,7 @@ def build_message(envelope: Envelope, sender: tuple[str, str]) -> flask_mail.Mes
     if not recipients:
         raise Refused("no recipient")
     message = _Message(
-        subject=one_line(envelope.subject, 200),
+        subject=headers.subject(envelope.subject),
         recipients=recipients,
         body=envelope.text,
         html=envelope.html or None,

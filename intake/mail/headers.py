@@ -15,6 +15,7 @@ from ..text import one_line
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _MESSAGE_ID = re.compile(r"^<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>$")
+_ENCODED_WORD_OPENER = re.compile(r"=\?(?=[^?\s]*\?[BbQq]\?)")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
 
 
@@ -40,6 +41,16 @@ def address(value: str) -> str:
     if not _LOCAL.match(local) or len(local) > 64 or not all(_LABEL.match(label) for label in labels):
         raise BadRecipient(one_line(candidate, 80))
     return f"{local}@{domain}"
+
+
+def subject(value: str) -> str:
+    """Return the subject on one line, with what opens an encoded word spaced apart.
+
+    Mail readers decode an RFC 2047 encoded word ("=?charset?B-or-Q?…?=") wherever it stands in a
+    subject: a name typed as one ("=?utf-8?b?QmFuaw==?=") would be read as other words than the ones
+    written. With its "=?" spaced apart, it is no encoded word, and is shown as written.
+    """
+    return one_line(_ENCODED_WORD_OPENER.sub("= ?", str(value)), 200)
 
 
 def sender(value: str) -> tuple[str, str]:

@@ -61,7 +61,7 @@ def enqueue(
         kind=one_line(kind, 40),
         deal_id=deal_id,
         recipients=recipients,
-        subject=one_line(subject, 200),
+        subject=headers.subject(subject),
         text_body=text,
         html_body=html,
         message_id=new_message_id(),
