@@ -1,5 +1,7 @@
 """The outbox worker against a real SMTP server: delivered once, retried, refused, given up on, taken over."""
 
+import email
+import email.policy
 import os
 import random
 import signal
@@ -150,6 +152,24 @@ def test_a_subject_that_holds_an_encoded_word_is_read_as_written(app, smtp):
     assert message.subject == written
     [received] = smtp.received
     assert received["Subject"].strip() == written  # folded onto its own line, it may start with a space
+
+
+def test_a_subject_is_checked_again_when_sent_so_a_message_queued_before_reads_as_written(app):
+    # A message stored before subjects were checked for encoded words still holds one as typed.
+    envelope = delivery.Envelope(
+        outbox_id=1,
+        message_id="<queued-before@intake.example>",
+        created_at=utcnow(),
+        recipients=("customer@example.com",),
+        subject="New deal for =?utf-8?q?Trusted_Bank?=",
+        text="Plain words.",
+        html="",
+    )
+
+    written = delivery.build_message(envelope, ("Intake", "intake@localhost")).as_bytes()
+
+    received = email.message_from_bytes(written, policy=email.policy.default)
+    assert received["Subject"].strip() == "New deal for = ?utf-8?q?Trusted_Bank?="
 
 
 def test_smtp_down_for_a_while_then_every_message_goes_out_once_with_its_own_message_id(app, smtp, built):
