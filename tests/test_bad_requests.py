@@ -5,14 +5,19 @@ the redirect after signing in, the size of a request, NUL and other control char
 beyond what the database stores, repeated values and a body that cannot be read.
 """
 
+import io
 import re
 import socket
 from urllib.parse import urlsplit
 
 import pytest
+from werkzeug.serving import DechunkedInput
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from intake.extensions import db
 from intake.models import AuditEvent, Deal
+from intake.web.inputs import whole_chunks_only
 
 from .conftest import PASSWORD
 from .test_customer_link import create_link
@@ -234,6 +239,37 @@ def test_a_malformed_chunked_body_is_a_bad_request(live_server, body):
     )
     status = int(response.split(b" ", 2)[1])
     assert 400 <= status < 500, response[:200]
+
+
+def _read_chunked(body: bytes):
+    """What an app behind `whole_chunks_only` reads of a body the development server dechunks."""
+    environ = EnvironBuilder(method="POST").get_environ()
+    environ["wsgi.input"] = DechunkedInput(io.BufferedReader(io.BytesIO(body)))
+    environ["wsgi.input_terminated"] = True
+    seen = {}
+
+    def reader(environ, start_response):
+        request = Request(environ)
+        request.max_content_length = 10**6
+        try:
+            seen["body"] = request.get_data()
+        except Exception as error:  # what the request's stream raised
+            seen["error"] = error
+        start_response("204 No Content", [])
+        return []
+
+    whole_chunks_only(reader)(environ, lambda *args: None)
+    return seen
+
+
+def test_a_chunked_body_is_read_whole():
+    assert _read_chunked(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n") == {"body": b"hello world"}
+
+
+def test_a_chunk_shorter_than_it_declared_is_a_client_error_not_bytes_beyond_it():
+    # Unguarded, the development server counts 65,536 bytes read from a 3-byte chunk.
+    seen = _read_chunked(b"ffffffffffffffffff\r\nx\r\n")
+    assert "body" not in seen and getattr(seen["error"], "code", None) == 400, seen
 
 
 def test_nothing_is_written_by_a_refused_request(client, draft):

@@ -6,6 +6,7 @@ form fields, query arguments), so anything outside what the database stores is r
 a request whose address carries them, or whose body cannot be read, is a 400.
 """
 
+import io
 import re
 from datetime import date
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from flask import Flask, abort, current_app, g, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.serving import DechunkedInput
 
 # Ids and counts are INTEGER columns: 32-bit signed on PostgreSQL, the narrower engine.
 MAX_INT = 2**31 - 1
@@ -162,7 +164,45 @@ def _read_the_request() -> None:
             abort(400)
 
 
+class _WholeChunks(io.RawIOBase):
+    """A chunked body from the development server that refuses a chunk cut short.
+
+    Werkzeug's `DechunkedInput` (behind `flask run` and the tests' server; gunicorn reads chunks
+    itself) counts a chunk as read in full when the client sent less of it and shrinks the buffer
+    it was given; `io` then copies the counted bytes from the shorter buffer, past its end (on
+    Python 3.11 that crashed the server). Each read goes into a buffer of our own, and a count
+    beyond it is the OSError that Werkzeug's stream reports as a client that stopped sending.
+    """
+
+    def __init__(self, chunks: DechunkedInput):
+        self._chunks = chunks
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        scratch = bytearray(len(buffer))
+        count = self._chunks.readinto(scratch)
+        if count > len(scratch):
+            raise OSError("a chunk ended before the length it declared")
+        buffer[:count] = scratch[:count]
+        return count
+
+
+def whole_chunks_only(wsgi_app):
+    """Wrap a WSGI app so that a chunked body from the development server is read safely."""
+
+    def app(environ, start_response):
+        stream = environ.get("wsgi.input")
+        if isinstance(stream, DechunkedInput):
+            environ["wsgi.input"] = _WholeChunks(stream)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
+    app.wsgi_app = whole_chunks_only(app.wsgi_app)
     # Registered before the CSRF check so that it reads an already parsed, bounded body.
     app.before_request_funcs.setdefault(None, []).insert(0, _read_the_request)
