@@ -314,19 +314,21 @@ def init_app(app: Flask) -> None:
     app.extensions[FAILURES] = FailureLog(app.logger)
     app.after_request(_send_request_id)
 
-    # Registered after Flask-SQLAlchemy's, so it runs before it (teardowns run last registered first).
-    @app.teardown_appcontext
+    # A request's teardown runs before any app context's, Flask-SQLAlchemy's among them.
+    @app.teardown_request
     def end_session(exc: BaseException | None) -> None:
         """End the request's database session. A database that went away after the response was made (shut down,
         restarted) fails the rollback that ends it; that must not turn the response into a 500. The connection is
-        lost with the server's side of its transaction: the session is dropped and the failure logged in one line."""
+        lost with the server's side of its transaction: the session is dropped and the failure logged in one line,
+        with the request's id and saying that it was answered."""
         try:
             db.session.remove()
         except SQLAlchemyError as failure:
             if not is_database_unavailable(failure):
                 raise
             db.session.registry.clear()
-            app.extensions[FAILURES].record(failure, "Ending the database session")
+            what = f"Database unavailable on {request.method} {request.path} after its answer, ending its session"
+            app.extensions[FAILURES].record(failure, what, request_id=request_id())
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
