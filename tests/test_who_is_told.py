@@ -326,6 +326,27 @@ def test_under_automatic_recycling_the_sweep_sends_the_deal_back_and_routes_it_w
     assert not of_version(mails(smtp, to=thames.contact_email), 2)
 
 
+def test_a_partner_that_declined_is_not_told_again_that_it_has_no_role_but_one_taken_off_is(
+    app, client, smtp, rep, ready, thames, borealis, manager
+):
+    deal = ready(partner=thames, strength=5, originator="customer")
+    answer_for(deal, rows=[(thames, 5), (borealis, 4)])
+    route(client, deal)
+    deliver(app)
+    [asked] = mails(smtp, to=thames.contact_email, kind="routed_partner")
+    decline_by_link(app, request_token(asked), "No capacity this quarter")
+    route(client, deal)  # routed again, now to Borealis
+    deliver(app)
+    assert db.session.get(Deal, deal.id).decisions[-1].output["leader"]["partner_id"] == borealis.id
+    assert not mails(smtp, to=thames.contact_email, kind="role_withdrawn")
+
+    override(manager, deal, leader="vendor", fulfilment="vendor", reason="The customer asked us.", confirm=True)
+    deliver(app)
+    [told] = mails(smtp, to=borealis.contact_email, kind="role_withdrawn")
+    assert "Borealis Systems no longer has a role in it" in body(told)
+    assert not mails(smtp, to=thames.contact_email, kind="role_withdrawn")
+
+
 # ---------------------------------------------------------------- the customer's contact changes
 
 

@@ -133,8 +133,13 @@ def _needs_alignment(deal: Deal, version: Version, partners: dict[int, Partner])
 
 
 def _roles_withdrawn(deal: Deal, previous: Version, version: Version) -> None:
-    """A partner that had a role in the decision in force and has none in the new one hears so — no more."""
-    gone = set(previous.routing.role_partner_ids()) - set(version.routing.role_partner_ids())
+    """A partner that had a role in the decision in force and has none in the new one hears so — no more.
+
+    A partner that declined the deal is not told: it gave the role up itself. One that let its time
+    pass is told, since it never answered.
+    """
+    declined, _lapsed = partner_requests.declined_and_lapsed(deal.id)
+    gone = set(previous.routing.role_partner_ids()) - set(version.routing.role_partner_ids()) - set(declined)
     for partner_id in sorted(gone):
         partner = db.session.get(Partner, partner_id)
         if partner is not None and partner.is_active:
