@@ -43,7 +43,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
-from .. import background
+from .. import background, leases
 from ..extensions import db
 from ..failures import describe
 from ..models.outbox import OutboxAttachment, OutboxMessage
@@ -200,28 +200,7 @@ def claim(settings: Settings, *, token: str, now: datetime) -> list[int]:
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(settings.batch)
     )
-    if db.engine.dialect.name == "postgresql":
-        # Rows another worker is claiming are skipped, not waited for: workers take disjoint batches.
-        ids = db.session.scalars(pick.with_for_update(skip_locked=True)).all()
-        if ids:
-            db.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-    else:
-        # One statement: SQLite takes the write lock before it reads, so the choice and
-        # the claim cannot interleave with another writer's.
-        ids = db.session.scalars(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(pick), _due(now, settings))
-            .values(**values)
-            .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-    db.session.commit()
-    return sorted(ids)
+    return leases.claim(OutboxMessage, pick, _due(now, settings), values)
 
 
 # Sending ----------------------------------------------------------------------
@@ -280,13 +259,7 @@ def _build(job: _Job, now: datetime) -> Envelope:
 
 def _finish(job: _Job, token: str, **values: Any) -> bool:
     """Record an outcome if the claim is still ours (the caller commits); False when another worker took it over."""
-    table = OutboxMessage.__table__
-    result = db.session.execute(
-        update(table)
-        .where(table.c.id == job.id, table.c.claimed_by == token, table.c.status == "sending")
-        .values(lease_until=None, **values)
-    )
-    return result.rowcount == 1
+    return leases.finish(OutboxMessage, job.id, token, **values)
 
 
 _outbox = OutboxMessage.__table__
@@ -358,28 +331,13 @@ def _defer(job: _Job, token: str, reason: str, settings: Settings, now: datetime
 
 def _release(jobs: list[_Job], token: str, report: Report) -> None:
     """Hand back claimed messages that were not attempted, without counting an attempt."""
-    for job in jobs:
-        if _finish(job, token, status="pending", claimed_by=None, attempts=OutboxMessage.__table__.c.attempts - 1):
-            report.released += 1
+    report.released += leases.release(OutboxMessage, [job.id for job in jobs], token)
     db.session.commit()
 
 
 def _renew(jobs: list[_Job], token: str, settings: Settings, now: datetime, report: Report) -> list[_Job]:
     """Extend the lease of the messages still to send; drop any another worker has taken over."""
-    kept = set(
-        db.session.scalars(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_([job.id for job in jobs]),
-                OutboxMessage.claimed_by == token,
-                OutboxMessage.status == "sending",
-            )
-            .values(lease_until=now + settings.lease)
-            .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-    )
-    db.session.commit()
+    kept = leases.renew(OutboxMessage, [job.id for job in jobs], token, now + settings.lease)
     report.lost += len(jobs) - len(kept)
     return [job for job in jobs if job.id in kept]
 

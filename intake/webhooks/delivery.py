@@ -26,6 +26,7 @@ from typing import Any
 from flask import current_app, render_template
 from sqlalchemy import and_, or_, select, update
 
+from .. import leases
 from ..extensions import db
 from ..failures import describe
 from ..mail import outbox
@@ -117,28 +118,7 @@ def claim(settings: Settings, *, token: str, now: datetime) -> list[int]:
         "lease_until": now + settings.lease,
         "attempts": WebhookDelivery.attempts + 1,
     }
-    if db.engine.dialect.name == "postgresql":
-        # Rows another worker is claiming are skipped, not waited for: workers take disjoint batches.
-        ids = db.session.scalars(pick.with_for_update(of=WebhookDelivery, skip_locked=True)).all()
-        if ids:
-            db.session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(ids))
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-    else:
-        # One statement: SQLite takes the write lock before it reads, so the choice and the claim
-        # cannot interleave with another writer's.
-        ids = db.session.scalars(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(pick), _due(now))
-            .values(**values)
-            .returning(WebhookDelivery.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-    db.session.commit()
-    return sorted(ids)
+    return leases.claim(WebhookDelivery, pick, _due(now), values)
 
 
 # Sending ----------------------------------------------------------------------
@@ -232,40 +212,18 @@ def _load(ids: list[int], token: str) -> list[_Job]:
 
 def _finish(job: _Job, token: str, **values: Any) -> bool:
     """Record an outcome if the claim is still ours (the caller commits); False when another worker took it over."""
-    table = WebhookDelivery.__table__
-    result = db.session.execute(
-        update(table)
-        .where(table.c.id == job.id, table.c.claimed_by == token, table.c.status == "sending")
-        .values(lease_until=None, **values)
-    )
-    return result.rowcount == 1
+    return leases.finish(WebhookDelivery, job.id, token, **values)
 
 
 def _release(jobs: list[_Job], token: str, report: Report, *, until: datetime | None = None) -> None:
     """Hand back claimed deliveries that were not attempted, without counting an attempt."""
-    table = WebhookDelivery.__table__
     extra = {"next_attempt_at": until} if until is not None else {}
-    for job in jobs:
-        if _finish(job, token, status="pending", claimed_by=None, attempts=table.c.attempts - 1, **extra):
-            report.released += 1
+    report.released += leases.release(WebhookDelivery, [job.id for job in jobs], token, **extra)
 
 
 def _renew(jobs: list[_Job], token: str, settings: Settings, now: datetime) -> list[_Job]:
     """Extend the lease of the deliveries still to send; drop any another worker has taken over."""
-    kept = set(
-        db.session.scalars(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id.in_([job.id for job in jobs]),
-                WebhookDelivery.claimed_by == token,
-                WebhookDelivery.status == "sending",
-            )
-            .values(lease_until=now + settings.lease)
-            .returning(WebhookDelivery.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-    )
-    db.session.commit()
+    kept = leases.renew(WebhookDelivery, [job.id for job in jobs], token, now + settings.lease)
     return [job for job in jobs if job.id in kept]
 
 
