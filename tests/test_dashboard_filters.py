@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qsl, urlsplit
 
@@ -28,7 +28,6 @@ from intake.vocabulary import DEAL_STATUS
 from .conftest import sign_in
 from .deal_steps import close, request_to, route
 
-TODAY = date.today()
 SVG = {"svg": "http://www.w3.org/2000/svg"}
 STAGES = [stage for stage, _ in dashboard.PIPELINE]
 
@@ -259,9 +258,15 @@ def test_the_dashboard_filtered_by_a_partner_links_to_that_partners_deals(app, p
 # ---------------------------------------------------------------- the period filter
 
 
+def _started_on(deal_ids: set[int]):
+    """The day the service started these deals (read back, so a run across midnight still agrees)."""
+    (day,) = {db.session.get(Deal, deal_id).created_at.date() for deal_id in deal_ids}
+    return day
+
+
 def test_the_period_filter_reads_the_days_a_deal_was_started_at_the_service(rep, make_deal):
     deals = {make_deal(rep).id, make_deal(rep, status="awaiting_customer").id}
-    today = utcnow().date()
+    today = _started_on(deals)
 
     def started(start, end) -> set[int]:
         return set(db.session.scalars(queries.Scope(start=start, end=end).apply(select(Deal.id))))
@@ -275,7 +280,8 @@ def test_the_period_filter_reads_the_days_a_deal_was_started_at_the_service(rep,
 def test_the_deal_list_and_the_dashboard_filtered_by_period_hold_the_deals_started_then(app, rep, make_deal, boss):
     deals = {make_deal(rep).id, make_deal(rep, status="awaiting_customer").id}
     manager = sign_in(app, boss)
-    today, tomorrow = TODAY.isoformat(), (TODAY + timedelta(days=1)).isoformat()
+    started_on = _started_on(deals)
+    today, tomorrow = started_on.isoformat(), (started_on + timedelta(days=1)).isoformat()
     assert listed(manager, f"/deals?from={today}&to={today}") == deals
     assert listed(manager, f"/deals?from={tomorrow}") == set()
     # From after to: the two are read the other way round.

@@ -5,7 +5,7 @@ services a user's action goes through; the ledger is then read from the credit e
 recorded.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -19,7 +19,6 @@ from intake.models.types import utcnow
 from .conftest import statements_to_get
 from .deal_steps import request_to, route
 
-TODAY = date.today()
 QUARTER = quarters.of(utcnow())
 
 
