@@ -41,7 +41,7 @@ class Deal(db.Model):
 
     # 2. Origin
     originator: Mapped[str | None] = mapped_column(String(10))
-    originator_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    originator_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     origin_channel: Mapped[str | None] = mapped_column(String(20))
     origin_date: Mapped[date | None] = mapped_column(Date)
 
