@@ -1,4 +1,4 @@
-"""The channel manager's pages at 100,000 deals: dashboard, ledger, the busiest partner's scorecard.
+"""The channel manager's pages at 100,000 deals: dashboard (also filtered by a partner), ledger, a scorecard.
 
 Signed in as manager@example.com, on a data set built in the part's own database
 (bench/manager_data.py, next to the demo data): two years of a channel programme, decided_at spread
@@ -13,6 +13,7 @@ the services write. --manager-deals and --manager-partners size it.
                 also on a programme of SMALL_DEALS deals (SMALL_PARTNERS partners) in a database of its own,
                 for the statement counts to compare
     GET  /dashboard                         the whole pipeline (rep.dashboard_page)
+    GET  /dashboard?partner=<id>            the same, filtered by the busiest partner (found or holds credit)
     GET  /admin/ledger                      the reciprocity ledger, every partner
     GET  /admin/partners/<id>/scorecard     the busiest partner's scorecard (most credit rows)
 Under load with --manager-connections (default 2, one per worker: no request waits for a worker, so
@@ -67,7 +68,7 @@ def add_arguments(parser) -> None:
 
 
 def manager_probes(port: int, pages: dict) -> dict[str, Probe]:
-    """Sign in as the channel manager; the dashboard, the ledger and the busiest partner's scorecard."""
+    """Sign in as the channel manager; a probe of each page measured in process (`pages`)."""
     browser = Browser(port)
     browser.sign_in(MANAGER)
     cookie = browser.cookie()

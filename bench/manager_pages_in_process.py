@@ -8,6 +8,7 @@ bench/manager_pages.py does both, before the HTTP runs. Signed in as the channel
 client), for each of
 
     GET /dashboard                          the whole pipeline (rep.dashboard_page)
+    GET /dashboard?partner=<N>              the same, filtered by partner N
     GET /admin/ledger                       the reciprocity ledger, every partner
     GET /admin/partners/<N>/scorecard       the scorecard of partner N (default: the one with
                                             the most credit rows)
@@ -40,6 +41,7 @@ from intake.models import Credit, Partner
 
 PAGES = (
     ("dashboard", "/dashboard"),
+    ("dashboard_by_partner", "/dashboard?partner={partner}"),
     ("ledger", "/admin/ledger"),
     ("scorecard", "/admin/partners/{partner}/scorecard"),
 )
