@@ -47,10 +47,19 @@ def statement_kinds(statements: list[tuple[str, object]]) -> tuple[dict, dict]:
     return dict(kinds.most_common()), {sql: n for sql, n in repeated.most_common() if n > 2}
 
 
+def _reads(statement: str) -> bool:
+    """A SELECT, or a common table expression that only reads (a partner's deals, for its filter)."""
+    words = statement.lstrip().upper()
+    return words.startswith("SELECT") or (
+        words.startswith("WITH") and not re.search(r"\b(INSERT|UPDATE|DELETE)\b", words)
+    )
+
+
 def distinct_selects(statements: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Each distinct statement that reads, once, with its first parameters: to EXPLAIN and time alone."""
     selects: dict[str, tuple[str, object]] = {}
     for statement, parameters in statements:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if _reads(statement):
             selects.setdefault(" ".join(statement.split()), (statement, parameters))
     return list(selects.values())
 
