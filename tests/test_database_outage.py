@@ -236,6 +236,21 @@ def test_a_database_gone_after_the_response_was_made_leaves_the_response_as_it_w
         assert db.session.execute(text("SELECT 1")).scalar_one() == 1
 
 
+def test_a_database_gone_before_a_task_outside_a_request_ends_leaves_it_ending_cleanly(app, caplog):
+    """A command or a worker's app context whose connection the server ended: leaving the context drops the
+    session and logs one line, instead of raising from Flask-SQLAlchemy's teardown."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a server that ends a connection is PostgreSQL's")
+    with caplog.at_level(logging.ERROR, logger=app.logger.name):
+        with app.app_context():
+            pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with db.engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    assert "Database unavailable after a task outside a request, ending its session" in caplog.text
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+
+
 def test_every_response_carries_a_request_id_and_keeps_a_safe_one_it_was_sent(client):
     made = client.get("/login").headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{16}", made)

@@ -314,21 +314,29 @@ def init_app(app: Flask) -> None:
     app.extensions[FAILURES] = FailureLog(app.logger)
     app.after_request(_send_request_id)
 
-    # A request's teardown runs before any app context's, Flask-SQLAlchemy's among them.
-    @app.teardown_request
-    def end_session(exc: BaseException | None) -> None:
-        """End the request's database session. A database that went away after the response was made (shut down,
-        restarted) fails the rollback that ends it; that must not turn the response into a 500. The connection is
-        lost with the server's side of its transaction: the session is dropped and the failure logged in one line,
-        with the request's id and saying that it was answered."""
+    def end_session(what: str, request_id: str | None = None) -> None:
+        """End the database session. A database that went away after the work was done (shut down, restarted)
+        fails the rollback that ends it; that must not turn a response into a 500 or stop a task. The connection
+        is lost with the server's side of its transaction: the session is dropped and the failure logged in one
+        line."""
         try:
             db.session.remove()
         except SQLAlchemyError as failure:
             if not is_database_unavailable(failure):
                 raise
             db.session.registry.clear()
-            what = f"Database unavailable on {request.method} {request.path} after its answer, ending its session"
-            app.extensions[FAILURES].record(failure, what, request_id=request_id())
+            app.extensions[FAILURES].record(failure, what, request_id=request_id)
+
+    # A request's teardown runs before any app context's (Flask-SQLAlchemy's among them): its line names it.
+    @app.teardown_request
+    def end_request_session(exc: BaseException | None) -> None:
+        what = f"Database unavailable on {request.method} {request.path} after its answer, ending its session"
+        end_session(what, request_id())
+
+    # Registered after Flask-SQLAlchemy's, so it runs before it: an app context outside a request (a command).
+    @app.teardown_appcontext
+    def end_context_session(exc: BaseException | None) -> None:
+        end_session("Database unavailable after a task outside a request, ending its session")
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
